@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create
+# the environment first (`make install`), which reuses a complete .venv.
+VENV   ?= .venv
+PYTHON := $(VENV)/bin/python
+
+.PHONY: install test demo lint format clean
+
+install:
+	@bash tools/install_env.sh
+
+test: install
+	$(PYTHON) -m pytest -n 2 tests
+
+# The pose and segmentation demos each train a Lite-HRNet-18 on data they
+# generate, evaluate it and draw pictures under work_dirs/demo/.
+DEMOS := $(wildcard tools/demo/pose_demo.py tools/demo/seg_demo.py)
+
+demo: install
+	$(PYTHON) tools/demo/backbone_demo.py
+	@for demo in $(DEMOS); do echo "== $$demo"; $(PYTHON) $$demo || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check litehrnet_mm tools tests configs
+	$(VENV)/bin/ruff format --check litehrnet_mm tools tests configs
+
+format: install
+	$(VENV)/bin/ruff check --fix litehrnet_mm tools tests configs
+	$(VENV)/bin/ruff format litehrnet_mm tools tests configs
+
+clean:
+	rm -rf work_dirs .pytest_cache .ruff_cache

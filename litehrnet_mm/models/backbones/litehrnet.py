@@ -1,0 +1,333 @@
+"""Lite-HRNet, the backbone.
+
+`Lite-HRNet: A Lightweight High-Resolution Network
+<https://arxiv.org/abs/2104.06403>`_ (Yu et al., CVPR 2021).
+
+Data flow: the stem brings the image to 1/4 resolution; each stage first
+*transitions* (adapts the channels of the existing branches where they
+change and adds one branch at half the resolution of the last), then runs
+its LiteHRModules; the optional iterative head refines the branches from low
+to high resolution; the branches listed in ``out_indices`` are returned.
+"""
+
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from litehrnet_mm.registry import MODELS
+from litehrnet_mm.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+
+from ..blocks.fusion import separable_conv
+from ..blocks.iterative_head import IterativeHead
+from ..blocks.lite_hr_module import LiteHRModule
+from ..blocks.stem import Stem
+from .arch import ARCH_ZOO, arch_to_extra, check_extra
+
+
+@MODELS.register_module()
+class LiteHRNet(BaseModule):
+    """Lite-HRNet backbone.
+
+    Parameter names follow the official code, so the state dicts of the
+    official checkpoints and of mmpose's ``LiteHRNet`` load strictly, and
+    with the same weights the outputs are the same (see
+    :mod:`litehrnet_mm.models.blocks.fusion` for the one official quirk
+    this relies on).
+
+    Args:
+        arch (str): A preset: ``'18'``, ``'30'``, ``'naive-18'`` or
+            ``'wider-naive-18'``. Ignored when ``extra`` is given.
+            Defaults to ``'18'``.
+        extra (dict, optional): A custom architecture in the official form
+            (see :mod:`.arch`). Defaults to None (use ``arch``).
+        in_channels (int): Channels of the input image. Defaults to 3.
+        out_indices (Sequence[int]): Branches to return, 0 being the
+            highest resolution (1/4 of the input). Defaults to ``(0, )``,
+            the pose setting; segmentation uses ``(0, 1, 2, 3)``.
+        with_head (bool, optional): Use the iterative head; None takes the
+            setting of the preset or of ``extra`` (the presets use it).
+        frozen_stages (int): Freeze (no gradient, BN in eval mode) the stem
+            when >= 0, and stages 1..``frozen_stages`` with their
+            transitions. Defaults to -1 (nothing frozen).
+        conv_cfg (dict, optional): Config of the conv layers.
+        norm_cfg (dict): Config of the norm layers. Defaults to BN; the
+            segmentation configs use SyncBN.
+        norm_eval (bool): Keep BN layers in eval mode while training
+            (frozen running statistics). Defaults to False.
+        with_cp (bool): Activation checkpointing of every block: less
+            memory, more compute, same results. Defaults to False.
+        init_cfg (dict or list[dict], optional): Initialization config; by
+            default convs are drawn from N(0, 0.001) and norms set to 1, as
+            in the official code. Use ``dict(type='Pretrained',
+            checkpoint=..., prefix='backbone.')`` to load the backbone of a
+            full-model checkpoint.
+
+    Attributes:
+        out_channels (tuple[int]): Channels of each returned map, in the
+            order of ``out_indices``.
+        out_strides (tuple[int]): Downsampling of each returned map
+            relative to the input.
+
+    Example:
+        >>> import torch
+        >>> from litehrnet_mm import LiteHRNet
+        >>> model = LiteHRNet(arch='18', out_indices=(0, 1, 2, 3)).eval()
+        >>> for out in model(torch.rand(1, 3, 256, 192)):
+        ...     print(tuple(out.shape))
+        (1, 40, 64, 48)
+        (1, 40, 32, 24)
+        (1, 80, 16, 12)
+        (1, 160, 8, 6)
+        >>> model.out_channels
+        (40, 40, 80, 160)
+    """
+
+    arch_zoo = ARCH_ZOO
+
+    def __init__(
+        self,
+        arch: str = '18',
+        extra: Optional[dict] = None,
+        in_channels: int = 3,
+        out_indices: Sequence[int] = (0,),
+        with_head: Optional[bool] = None,
+        frozen_stages: int = -1,
+        conv_cfg: OptConfigType = None,
+        norm_cfg: ConfigType = dict(type='BN'),
+        norm_eval: bool = False,
+        with_cp: bool = False,
+        init_cfg: OptMultiConfig = [
+            dict(type='Normal', std=0.001, layer=['Conv2d']),
+            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
+        ],
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        extra = check_extra(arch_to_extra(arch) if extra is None else extra)
+        if with_head is not None:
+            if not isinstance(with_head, bool):
+                raise TypeError(
+                    f'LiteHRNet: with_head={with_head!r}; '
+                    'expected True, False or None'
+                )
+            extra['with_head'] = with_head
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int):
+            raise TypeError(
+                f'LiteHRNet: in_channels={in_channels!r}; '
+                'expected a positive int'
+            )
+        if in_channels < 1:
+            raise ValueError(
+                f'LiteHRNet: in_channels={in_channels}; '
+                'expected a positive int'
+            )
+        self.extra = extra
+        self.in_channels = in_channels
+        self.num_stages = extra['num_stages']
+        self.stages_spec = extra['stages_spec']
+        self.with_head = extra['with_head']
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        num_branches = self.stages_spec['num_branches'][-1]
+        self.out_indices = self._check_out_indices(out_indices, num_branches)
+        self.frozen_stages = self._check_frozen_stages(frozen_stages)
+
+        stem = extra['stem']
+        self.stem = Stem(
+            in_channels,
+            stem_channels=stem['stem_channels'],
+            out_channels=stem['out_channels'],
+            expand_ratio=stem['expand_ratio'],
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            with_cp=with_cp,
+        )
+
+        channels = [stem['out_channels']]
+        for i in range(self.num_stages):
+            stage_channels = list(self.stages_spec['num_channels'][i])
+            self.add_module(
+                f'transition{i}',
+                self._make_transition(
+                    channels, stage_channels, conv_cfg, norm_cfg
+                ),
+            )
+            self.add_module(
+                f'stage{i}',
+                nn.Sequential(
+                    *[
+                        LiteHRModule(
+                            num_branches=self.stages_spec['num_branches'][i],
+                            num_blocks=self.stages_spec['num_blocks'][i],
+                            in_channels=stage_channels,
+                            reduce_ratio=self.stages_spec['reduce_ratios'][i],
+                            module_type=self.stages_spec['module_type'][i],
+                            with_fuse=self.stages_spec['with_fuse'][i],
+                            conv_cfg=conv_cfg,
+                            norm_cfg=norm_cfg,
+                            with_cp=with_cp,
+                        )
+                        for _ in range(self.stages_spec['num_modules'][i])
+                    ]
+                ),
+            )
+            channels = stage_channels
+
+        if self.with_head:
+            self.head_layer = IterativeHead(channels, norm_cfg=norm_cfg)
+            channels = list(self.head_layer.out_channels)
+        #: Channels of every branch at the output, returned or not.
+        self.branch_channels: Tuple[int, ...] = tuple(channels)
+        self.out_channels: Tuple[int, ...] = tuple(
+            channels[i] for i in self.out_indices
+        )
+        self.out_strides: Tuple[int, ...] = tuple(
+            4 * 2**i for i in self.out_indices
+        )
+        self._freeze_stages()
+
+    @staticmethod
+    def _check_out_indices(
+        out_indices: Union[int, Sequence[int]], num_branches: int
+    ) -> Tuple[int, ...]:
+        if isinstance(out_indices, int) and not isinstance(out_indices, bool):
+            out_indices = (out_indices,)
+        if (
+            not isinstance(out_indices, Sequence)
+            or isinstance(out_indices, str)
+            or not all(
+                isinstance(i, int) and not isinstance(i, bool)
+                for i in out_indices
+            )
+        ):
+            raise TypeError(
+                f'LiteHRNet: out_indices={out_indices!r}; '
+                'expected a sequence of branch indices (ints)'
+            )
+        if (
+            not out_indices
+            or len(set(out_indices)) != len(out_indices)
+            or not all(0 <= i < num_branches for i in out_indices)
+        ):
+            raise ValueError(
+                f'LiteHRNet: out_indices={tuple(out_indices)!r}; expected '
+                f'distinct branch indices in 0..{num_branches - 1} (0 is '
+                'the highest resolution), at least one'
+            )
+        return tuple(out_indices)
+
+    def _check_frozen_stages(self, frozen_stages: int) -> int:
+        if isinstance(frozen_stages, bool) or not isinstance(
+            frozen_stages, int
+        ):
+            raise TypeError(
+                f'LiteHRNet: frozen_stages={frozen_stages!r}; expected an int'
+            )
+        if not -1 <= frozen_stages <= self.num_stages:
+            raise ValueError(
+                f'LiteHRNet: frozen_stages={frozen_stages}; expected -1 '
+                f'(none), 0 (the stem) up to {self.num_stages} (the stem '
+                'and every stage)'
+            )
+        return frozen_stages
+
+    @staticmethod
+    def _make_transition(
+        pre: List[int],
+        cur: List[int],
+        conv_cfg: OptConfigType,
+        norm_cfg: ConfigType,
+    ) -> nn.ModuleList:
+        """Existing branches whose channels change get a depthwise-separable
+        conv; each new branch is made from the last existing one by stride-2
+        depthwise-separable convs (None: the branch passes unchanged)."""
+        layers = nn.ModuleList()
+        for i, c_out in enumerate(cur):
+            if i < len(pre):
+                layers.append(
+                    separable_conv(
+                        pre[i], c_out, 1, conv_cfg, norm_cfg, with_relu=True
+                    )
+                    if c_out != pre[i]
+                    else None
+                )
+            else:
+                steps = i + 1 - len(pre)
+                layers.append(
+                    nn.Sequential(
+                        *[
+                            separable_conv(
+                                pre[-1],
+                                c_out if k == steps - 1 else pre[-1],
+                                2,
+                                conv_cfg,
+                                norm_cfg,
+                                with_relu=True,
+                            )
+                            for k in range(steps)
+                        ]
+                    )
+                )
+        return layers
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                f'LiteHRNet: input is a {type(x).__name__}; '
+                'expected a tensor of shape (N, '
+                f'{self.in_channels}, H, W)'
+            )
+        if torch.jit.is_tracing() or torch.jit.is_scripting():
+            return
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'LiteHRNet: input of shape {tuple(x.shape)}; expected '
+                f'(N, {self.in_channels}, H, W): a batch of images with '
+                f'in_channels={self.in_channels}'
+            )
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Return the branches of ``out_indices``, highest resolution
+        first, as a tuple."""
+        self._check_input(x)
+        branches = [self.stem(x)]
+        for i in range(self.num_stages):
+            transition = getattr(self, f'transition{i}')
+            inputs = []
+            for j, layer in enumerate(transition):
+                source = branches[min(j, len(branches) - 1)]
+                inputs.append(source if layer is None else layer(source))
+            branches = getattr(self, f'stage{i}')(inputs)
+        if self.with_head:
+            branches = self.head_layer(branches)
+        return tuple(branches[i] for i in self.out_indices)
+
+    def _frozen_modules(self) -> List[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        modules = [self.stem]
+        for i in range(self.frozen_stages):
+            modules += [
+                getattr(self, f'transition{i}'),
+                getattr(self, f'stage{i}'),
+            ]
+        return modules
+
+    def _freeze_stages(self) -> None:
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'LiteHRNet':
+        """Set the training mode, keeping frozen stages and, with
+        ``norm_eval``, every BN layer in eval mode. Returns ``self``."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self

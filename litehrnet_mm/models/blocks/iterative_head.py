@@ -1,0 +1,70 @@
+"""The iterative head (the ``with_head`` option of the official configs).
+
+From the lowest resolution up, each branch is added to the upsampled result
+of the branch below and refined by a depthwise-separable conv, so the
+high-resolution output gathers the context of every branch.
+"""
+
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import DepthwiseSeparableConvModule
+from mmengine.model import BaseModule
+
+from litehrnet_mm.utils.typing import ConfigType, OptMultiConfig
+
+
+class IterativeHead(BaseModule):
+    """Low-to-high refinement of the branch outputs.
+
+    Args:
+        in_channels (Sequence[int]): Channels of each branch, highest
+            resolution first.
+        norm_cfg (dict): Config of the norm layers. Defaults to BN.
+        init_cfg (dict or list[dict], optional): Initialization config.
+
+    Each branch but the first ends with the channels of the branch above
+    it (it is added to that branch next); see :attr:`out_channels`.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        norm_cfg: ConfigType = dict(type='BN'),
+        init_cfg: OptMultiConfig = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        low_to_high = list(in_channels)[::-1]
+        targets = low_to_high[1:] + low_to_high[-1:]
+        self.projects = nn.ModuleList(
+            [
+                DepthwiseSeparableConvModule(
+                    c_in,
+                    c_out,
+                    3,
+                    padding=1,
+                    norm_cfg=norm_cfg,
+                    act_cfg=dict(type='ReLU'),
+                    dw_act_cfg=None,
+                )
+                for c_in, c_out in zip(low_to_high, targets)
+            ]
+        )
+        self.out_channels: Tuple[int, ...] = tuple(targets[::-1])
+
+    def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        out = []
+        below = None
+        for s, project in zip(x[::-1], self.projects):
+            if below is not None:
+                s = s + F.interpolate(
+                    below,
+                    size=s.shape[-2:],
+                    mode='bilinear',
+                    align_corners=True,
+                )
+            below = project(s)
+            out.append(below)
+        return out[::-1]

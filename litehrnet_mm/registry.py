@@ -1,0 +1,20 @@
+"""The ``litehrnet_mm`` registry scope.
+
+``MODELS`` is a child of mmengine's root ``MODELS``, the parent of the
+mmpose and mmseg registries too. When an mmpose or mmseg config names
+``type='litehrnet_mm.LiteHRNet'``, mmengine imports this module (it looks
+for ``<scope>.registry``), finds the child registry by its scope, and the
+registry imports ``litehrnet_mm.models`` (its ``locations``) to register the
+backbone: no ``custom_imports`` and no code in the config. mmpose's own
+``LiteHRNet`` stays what ``type='LiteHRNet'`` names in an mmpose config.
+"""
+
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+MODELS = Registry(
+    'model',
+    parent=MMENGINE_MODELS,
+    scope='litehrnet_mm',
+    locations=['litehrnet_mm.models'],
+)

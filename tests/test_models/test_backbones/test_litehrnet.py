@@ -1,0 +1,230 @@
+"""LiteHRNet against mmpose's port (the oracle) and on its own options."""
+
+import copy
+
+import pytest
+import torch
+
+from litehrnet_mm import LiteHRNet
+from litehrnet_mm.models.backbones.arch import arch_to_extra
+from tests.conftest import PRESETS, randomize_
+
+mmpose_backbones = pytest.importorskip('mmpose.models.backbones')
+
+
+def port_of(arch, training=True):
+    """mmpose's LiteHRNet with the architecture of one of our presets (its
+    ``train()`` and ``eval()`` return None, so the mode is set here)."""
+    port = mmpose_backbones.LiteHRNet(extra=arch_to_extra(arch))
+    port.train(training)
+    return port
+
+
+def capture_branches(port):
+    """mmpose's port returns only branch 0; hook the last module that sees
+    every branch to compare the others too."""
+    seen = {}
+    last = (
+        port.head_layer
+        if port.with_head
+        else getattr(port, f'stage{port.num_stages - 1}')
+    )
+    last.register_forward_hook(lambda m, i, o: seen.update(out=o))
+    return seen
+
+
+@pytest.mark.parametrize('arch', PRESETS)
+def test_state_dicts_load_both_ways_strictly(arch):
+    ours, port = LiteHRNet(arch=arch), port_of(arch)
+    assert list(ours.state_dict()) == list(port.state_dict())
+    ours.load_state_dict(port.state_dict(), strict=True)
+    port.load_state_dict(ours.state_dict(), strict=True)
+
+
+@pytest.mark.parametrize('arch', PRESETS)
+def test_outputs_equal_the_port(arch):
+    torch.manual_seed(0)
+    port = randomize_(port_of(arch, training=False))
+    ours = LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)).eval()
+    ours.load_state_dict(port.state_dict())
+    seen = capture_branches(port)
+    x = torch.randn(2, 3, 256, 192)
+    with torch.no_grad():
+        (expected0,) = port(x)
+        outs = ours(x)
+    assert expected0.abs().mean() > 1e-2  # a comparison that means something
+    assert len(outs) == 4
+    for got, expected in zip(outs, seen['out']):
+        assert got.shape == expected.shape
+        assert torch.allclose(got, expected, atol=1e-5, rtol=0), (
+            (got - expected).abs().max()
+        )
+    torch.testing.assert_close(outs[0], expected0, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('arch', ['18', 'naive-18'])
+def test_training_step_equals_the_port(arch):
+    """Same batch-statistics outputs and the same gradients in train mode."""
+    port = randomize_(port_of(arch))
+    ours = LiteHRNet(arch=arch).train()
+    ours.load_state_dict(port.state_dict())
+    x = torch.randn(2, 3, 128, 96)
+    (expected,) = port(x)
+    (got,) = ours(x)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    expected.pow(2).mean().backward()
+    got.pow(2).mean().backward()
+    port_grads = dict(port.named_parameters())
+    for name, p in ours.named_parameters():
+        torch.testing.assert_close(
+            p.grad, port_grads[name].grad, atol=1e-5, rtol=1e-4, msg=name
+        )
+
+
+def test_extra_form_equals_preset():
+    extra = arch_to_extra('30')
+    a = LiteHRNet(extra=copy.deepcopy(extra))
+    b = LiteHRNet(arch='30')
+    assert list(a.state_dict()) == list(b.state_dict())
+    assert a.extra == b.extra
+
+
+@pytest.mark.parametrize('arch', PRESETS)
+@pytest.mark.parametrize('with_head', [True, False])
+def test_out_indices_and_channels(arch, with_head):
+    model = LiteHRNet(
+        arch=arch, out_indices=(0, 1, 2, 3), with_head=with_head
+    ).eval()
+    channels = arch_to_extra(arch)['stages_spec']['num_channels'][-1]
+    if with_head:  # each branch takes the channels of the one above it
+        channels = (channels[0],) + tuple(channels[:-1])
+    assert model.out_channels == tuple(channels)
+    assert model.out_strides == (4, 8, 16, 32)
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, 128, 64))
+    assert [o.shape[1] for o in outs] == list(channels)
+    assert [tuple(o.shape[2:]) for o in outs] == [
+        (32, 16),
+        (16, 8),
+        (8, 4),
+        (4, 2),
+    ]
+
+
+def test_out_indices_select_and_order():
+    model = LiteHRNet(out_indices=(3, 1)).eval()
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, 64, 64))
+    assert model.out_channels == (160, 40)
+    assert [o.shape[1:] for o in outs] == [(160, 2, 2), (40, 8, 8)]
+    assert LiteHRNet().out_indices == (0,)
+
+
+@pytest.mark.parametrize(
+    'size', [(250, 190), (225, 225), (64, 48), (97, 33), (17, 9)]
+)
+@pytest.mark.parametrize('arch', ['18', 'naive-18'])
+def test_any_input_size(arch, size):
+    """mmpose's port fails on all of these (nn.Upsample by a scale factor
+    produces maps that no longer match the higher branches)."""
+    model = LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)).eval()
+    h, w = size
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, h, w))
+    for i, out in enumerate(outs):
+        for n, got in zip((h, w), out.shape[2:]):
+            expected = n
+            for _ in range(i + 2):  # stride-2 convs, padding 1: ceil(n / 2)
+                expected = -(-expected // 2)
+            assert got == expected
+
+
+def test_port_fails_where_we_do_not():
+    port = port_of('18', training=False)
+    with pytest.raises(RuntimeError):
+        with torch.no_grad():
+            port(torch.rand(1, 3, 64, 48))
+
+
+def test_with_cp_same_gradients_and_statistics():
+    torch.manual_seed(0)
+    plain = randomize_(LiteHRNet(arch='18', out_indices=(0, 3))).train()
+    cp = LiteHRNet(arch='18', out_indices=(0, 3), with_cp=True).train()
+    cp.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    losses = [sum(o.pow(2).mean() for o in m(x)) for m in (plain, cp)]
+    torch.testing.assert_close(losses[0], losses[1])
+    for loss in losses:
+        loss.backward()
+    for (name, p), q in zip(plain.named_parameters(), cp.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name)
+    # The recomputation in backward must not update BN statistics again.
+    for (name, a), b in zip(
+        plain.state_dict().items(), cp.state_dict().values()
+    ):
+        torch.testing.assert_close(b, a, msg=name)
+
+
+def test_with_cp_trains_the_stem_from_an_image_without_grad():
+    model = LiteHRNet(arch='naive-18', with_cp=True).train()
+    model(torch.randn(2, 3, 64, 64))[0].mean().backward()
+    assert model.stem.conv1.conv.weight.grad is not None
+
+
+def test_train_and_eval_return_the_module():
+    model = LiteHRNet()
+    assert model.train() is model
+    assert model.eval() is model
+    assert model.train(False) is model
+
+
+@pytest.mark.parametrize('frozen_stages', [-1, 0, 1, 2, 3])
+def test_frozen_stages(frozen_stages):
+    model = LiteHRNet(frozen_stages=frozen_stages).train()
+    frozen = []
+    if frozen_stages >= 0:
+        frozen.append('stem')
+    for i in range(max(frozen_stages, 0)):
+        frozen += [f'transition{i}', f'stage{i}']
+    for name, module in model.named_children():
+        params = list(module.parameters())
+        is_frozen = name in frozen
+        assert all(p.requires_grad != is_frozen for p in params), name
+        assert all(m.training != is_frozen for m in module.modules()), name
+    # Frozen BN statistics do not move in a training step.
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model(torch.randn(2, 3, 64, 64))
+    for name, value in model.state_dict().items():
+        top = name.split('.')[0]
+        if 'running' in name:
+            assert torch.equal(value, before[name]) == (top in frozen), name
+
+
+def test_norm_eval():
+    model = LiteHRNet(norm_eval=True).train()
+    assert model.training
+    bns = [
+        m
+        for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert bns and not any(m.training for m in bns)
+    assert all(p.requires_grad for p in model.parameters())
+    assert any(m.training for m in model.modules())
+
+
+def test_pretrained_init_cfg_with_prefix(tmp_path):
+    source = randomize_(LiteHRNet(arch='18'))
+    state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
+    state['head.final_layer.weight'] = torch.zeros(17, 40, 1, 1)
+    path = tmp_path / 'full_model.pth'
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    model = LiteHRNet(
+        arch='18',
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), prefix='backbone.'
+        ),
+    )
+    model.init_weights()
+    for name, value in source.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], value, msg=name)

@@ -1,0 +1,146 @@
+"""The litehrnet_mm scope resolves from mmpose and mmseg configs alone."""
+
+import subprocess
+import textwrap
+
+import pytest
+import torch
+
+
+def test_scope_and_parent():
+    from mmengine.registry import MODELS as ROOT
+
+    from litehrnet_mm.registry import MODELS
+
+    assert MODELS.scope == 'litehrnet_mm'
+    assert MODELS.parent is ROOT
+    assert ROOT._children['litehrnet_mm'] is MODELS
+
+
+@pytest.mark.parametrize('host', ['mmpose', 'mmseg'])
+def test_host_registry_builds_our_backbone_next_to_its_own(
+    host, python, subprocess_env
+):
+    """In a fresh process: the host's registry, our type name, no import of
+    litehrnet_mm and no custom_imports."""
+    code = textwrap.dedent(f"""
+        import sys
+        from {host}.registry import MODELS
+        from {host}.utils import register_all_modules
+        register_all_modules()
+        assert 'litehrnet_mm' not in sys.modules
+        ours = MODELS.build(dict(type='litehrnet_mm.LiteHRNet', arch='30',
+                                 out_indices=(0, 1, 2, 3)))
+        print(type(ours).__module__, ours.out_channels)
+        if '{host}' == 'mmpose':
+            theirs = MODELS.build(dict(type='LiteHRNet', extra=ours.extra))
+            print(type(theirs).__module__)
+    """)
+    out = subprocess.run(
+        [python, '-c', code],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = out.split('\n')
+    assert lines[0].startswith('litehrnet_mm.models.backbones.litehrnet')
+    assert lines[0].endswith('(40, 40, 80, 160)')
+    if host == 'mmpose':
+        assert lines[1] == 'mmpose.models.backbones.litehrnet'
+
+
+def test_mmpose_topdown_model_from_config():
+    mmpose = pytest.importorskip('mmpose')
+    from mmpose.registry import MODELS
+    from mmpose.utils import register_all_modules
+
+    register_all_modules()
+    model = MODELS.build(
+        dict(
+            type='TopdownPoseEstimator',
+            data_preprocessor=dict(type='PoseDataPreprocessor'),
+            backbone=dict(type='litehrnet_mm.LiteHRNet', arch='18'),
+            head=dict(
+                type='HeatmapHead',
+                in_channels=40,
+                out_channels=17,
+                deconv_out_channels=None,
+                loss=dict(type='KeypointMSELoss', use_target_weight=True),
+                decoder=dict(
+                    type='MSRAHeatmap',
+                    input_size=(192, 256),
+                    heatmap_size=(48, 64),
+                    sigma=2,
+                ),
+            ),
+        )
+    ).eval()
+    assert mmpose is not None
+    with torch.no_grad():
+        heatmaps = model(torch.rand(1, 3, 256, 192), None, mode='tensor')
+    assert heatmaps.shape == (1, 17, 64, 48)
+
+
+def test_mmseg_encoder_decoder_from_config():
+    pytest.importorskip('mmseg')
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+
+    register_all_modules()
+    model = MODELS.build(
+        dict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(type='SegDataPreProcessor'),
+            backbone=dict(
+                type='litehrnet_mm.LiteHRNet',
+                arch='18',
+                with_head=False,
+                out_indices=(0, 1, 2, 3),
+            ),
+            decode_head=dict(
+                type='FCNHead',
+                in_channels=[40, 80, 160, 320],
+                in_index=(0, 1, 2, 3),
+                channels=600,
+                input_transform='resize_concat',
+                kernel_size=1,
+                num_convs=1,
+                concat_input=False,
+                num_classes=19,
+                loss_decode=dict(type='CrossEntropyLoss'),
+            ),
+        )
+    ).eval()
+    with torch.no_grad():
+        logits = model(torch.rand(1, 3, 128, 256), None, mode='tensor')
+    assert logits.shape == (1, 19, 32, 64)
+
+
+def test_import_needs_neither_mmpose_nor_mmseg(python, subprocess_env):
+    code = textwrap.dedent("""
+        import sys
+
+        class Block:
+            blocked = ('mmpose', 'mmseg', 'mmdet')
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] in self.blocked:
+                    raise ImportError(f'{name} is blocked for this test')
+
+        sys.meta_path.insert(0, Block())
+        import torch
+        import litehrnet_mm
+        from litehrnet_mm.registry import MODELS
+        model = MODELS.build(dict(type='LiteHRNet', arch='naive-18')).eval()
+        out = litehrnet_mm.LiteHRNet()(torch.rand(1, 3, 64, 64))
+        assert not any(m.split('.')[0] in Block.blocked for m in sys.modules)
+        print('ok', tuple(out[0].shape))
+    """)
+    out = subprocess.run(
+        [python, '-c', code],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == 'ok (1, 40, 16, 16)'
