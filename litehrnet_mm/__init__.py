@@ -1,15 +1,17 @@
 """Lite-HRNet for the OpenMMLab 2.x stack (mmpose and mmsegmentation).
 
 Importing the package registers ``litehrnet_mm.LiteHRNet`` in the
-``litehrnet_mm`` registry scope and allowlists the types of mmengine's
-checkpoints for ``torch.load(weights_only=True)``. It needs neither mmpose
-nor mmseg.
+``litehrnet_mm`` registry scope, allowlists the types of mmengine's
+checkpoints for ``torch.load(weights_only=True)`` and puts a loader whose
+errors name the file behind mmengine's local checkpoint paths. It needs
+neither mmpose nor mmseg.
 """
 
-from .checkpoint import allow_mmengine_checkpoints
+from .checkpoint import allow_mmengine_checkpoints, register_checkpoint_loader
 from .models import LiteHRNet
 from .version import __version__
 
 allow_mmengine_checkpoints()
+register_checkpoint_loader()
 
 __all__ = ['LiteHRNet', '__version__', 'allow_mmengine_checkpoints']

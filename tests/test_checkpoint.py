@@ -144,3 +144,125 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     buffer.update(1.5)
     torch.save({'buffer': buffer}, path)
     assert torch.load(path)['buffer'].mean() == 1.5
+
+
+# Bad checkpoint files: one error naming the file ---------------------------
+
+
+class Wrapper(torch.nn.Module):
+    """A detector-like model: the backbone under ``backbone.``."""
+
+    def __init__(self, arch, with_head=True):
+        super().__init__()
+        self.backbone = LiteHRNet(arch=arch, with_head=with_head)
+        self.head = torch.nn.Conv2d(40, 17, 1)
+
+
+def save(model, path):
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return str(path)
+
+
+def test_missing_file(tmp_path):
+    from mmengine.runner import load_checkpoint
+
+    path = tmp_path / 'nowhere.pth'
+    with pytest.raises(FileNotFoundError, match=f'{path}: not found'):
+        load_checkpoint(Wrapper('18'), str(path))
+    with pytest.raises(FileNotFoundError, match='a folder'):
+        load_checkpoint(Wrapper('18'), str(tmp_path))
+
+
+@pytest.mark.parametrize('keep', [0, 100, 0.5])
+def test_truncated_or_empty_file(tmp_path, keep):
+    from mmengine.runner import load_checkpoint
+
+    from litehrnet_mm.checkpoint import CheckpointError
+
+    path = save(Wrapper('naive-18'), tmp_path / 'full.pth')
+    data = open(path, 'rb').read()
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(data[: int(keep * len(data)) if keep < 1 else keep])
+    with pytest.raises(CheckpointError, match=f'checkpoint {cut}'):
+        load_checkpoint(Wrapper('naive-18'), str(cut))
+
+
+def test_not_a_checkpoint(tmp_path):
+    from mmengine.runner import load_checkpoint
+
+    from litehrnet_mm.checkpoint import CheckpointError
+
+    path = tmp_path / 'notes.pth'
+    path.write_text('these are not weights\n')
+    with pytest.raises(CheckpointError, match='truncated or not a PyTorch'):
+        load_checkpoint(Wrapper('18'), str(path))
+
+
+def test_checkpoint_with_code_is_refused_by_name(tmp_path):
+    from mmengine.runner import load_checkpoint
+
+    marker = tmp_path / 'pwned'
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), 'w'))
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'x': Payload()}, path)
+    with pytest.raises(pickle.UnpicklingError, match=f'checkpoint {path}'):
+        load_checkpoint(Wrapper('18'), str(path))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    'saved,loaded,words',
+    [
+        (('30', True), ('18', True), ['unexpected', "fits arch='30'"]),
+        (('18', True), ('30', True), ['missing', "fits arch='18'"]),
+        (
+            ('wider-naive-18', True),
+            ('18', True),
+            ['missing', 'unexpected', "fits arch='wider-naive-18'"],
+        ),
+        (
+            ('18', False),
+            ('18', True),
+            ['missing', 'head_layer', 'with_head=False'],
+        ),
+    ],
+)
+def test_checkpoint_of_another_architecture(tmp_path, saved, loaded, words):
+    from mmengine.runner import load_checkpoint
+
+    from litehrnet_mm.checkpoint import CheckpointError
+
+    path = save(Wrapper(*saved), tmp_path / 'other.pth')
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(Wrapper(*loaded), path)  # strict=False
+    message = str(info.value)
+    assert message.startswith(f'checkpoint {path} does not fit')
+    assert "under 'backbone.'" in message
+    for word in words:
+        assert word in message, message
+
+
+def test_channel_mismatch_names_the_shapes():
+    extra = LiteHRNet().extra
+    extra['stages_spec']['num_channels'] = (
+        (40, 96),
+        (40, 96, 160),
+        (40, 96, 160, 320),
+    )
+    with pytest.raises(ValueError, match='other shapes'):
+        LiteHRNet(extra=extra).load_state_dict(LiteHRNet().state_dict())
+
+
+def test_matching_checkpoint_still_loads(tmp_path):
+    from mmengine.runner import load_checkpoint
+
+    source = Wrapper('18')
+    path = save(source, tmp_path / 'same.pth')
+    target = Wrapper('18')
+    load_checkpoint(target, path, strict=True)
+    for name, value in source.state_dict().items():
+        assert torch.equal(target.state_dict()[name], value)

@@ -17,6 +17,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from litehrnet_mm.checkpoint import check_state_dict_fits
 from litehrnet_mm.registry import MODELS
 from litehrnet_mm.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 
@@ -105,6 +106,8 @@ class LiteHRNet(BaseModule):
         ],
     ) -> None:
         super().__init__(init_cfg=init_cfg)
+        #: The preset name, None for a custom ``extra``.
+        self.arch = arch if extra is None else None
         extra = check_extra(arch_to_extra(arch) if extra is None else extra)
         if with_head is not None:
             if not isinstance(with_head, bool):
@@ -187,6 +190,11 @@ class LiteHRNet(BaseModule):
             4 * 2**i for i in self.out_indices
         )
         self._freeze_stages()
+        # A checkpoint of another architecture gets one clear error naming
+        # the file and the keys, instead of loading partly.
+        self._register_load_state_dict_pre_hook(
+            check_state_dict_fits, with_module=True
+        )
 
     @staticmethod
     def _check_out_indices(
@@ -287,6 +295,21 @@ class LiteHRNet(BaseModule):
                 f'(N, {self.in_channels}, H, W): a batch of images with '
                 f'in_channels={self.in_channels}'
             )
+        if self.training and not self.norm_eval:
+            # BatchNorm in training needs more than one value per channel;
+            # the lowest-resolution branch is the smallest map it sees.
+            n, _, h, w = x.shape
+            halvings = self.num_stages + 2
+            for _ in range(halvings):
+                h, w = -(-h // 2), -(-w // 2)
+            if n * h * w < 2:
+                raise ValueError(
+                    f'LiteHRNet: input of shape {tuple(x.shape)} is too '
+                    'small for training: the lowest-resolution branch is '
+                    f'{h}x{w}, and BatchNorm needs more than one value per '
+                    'channel; expected a batch of at least 2, or H or W '
+                    f'larger than {2**halvings}'
+                )
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return the branches of ``out_indices``, highest resolution
