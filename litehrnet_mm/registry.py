@@ -9,6 +9,7 @@ backbone: no ``custom_imports`` and no code in the config. mmpose's own
 ``LiteHRNet`` stays what ``type='LiteHRNet'`` names in an mmpose config.
 """
 
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
@@ -17,4 +18,13 @@ MODELS = Registry(
     parent=MMENGINE_MODELS,
     scope='litehrnet_mm',
     locations=['litehrnet_mm.models'],
+)
+
+#: The hosts' datasets with their files checked first
+#: (``type='litehrnet_mm.CocoDataset'``, ...).
+DATASETS = Registry(
+    'dataset',
+    parent=MMENGINE_DATASETS,
+    scope='litehrnet_mm',
+    locations=['litehrnet_mm.datasets'],
 )

@@ -1,0 +1,105 @@
+"""mmpose's COCO and MPII datasets, checking their files first.
+
+``type='litehrnet_mm.CocoDataset'`` behaves as mmpose's ``CocoDataset``
+once its files are found to be right; a missing or empty data folder, a
+malformed annotation or detection file gets one error naming the path.
+"""
+
+from typing import List, Tuple
+
+from litehrnet_mm.registry import DATASETS
+
+from .checks import DatasetError, require_dir, require_file, require_images
+
+try:
+    from mmpose.datasets import CocoDataset as _CocoDataset
+    from mmpose.datasets import MpiiDataset as _MpiiDataset
+except ImportError:  # mmpose is optional for the package
+    _CocoDataset = _MpiiDataset = None
+
+LOAD_ERRORS = (AssertionError, KeyError, IndexError, TypeError, ValueError)
+
+
+class _CheckedFiles:
+    """Checks shared by the top-down datasets; ``_kind`` names the format."""
+
+    _kind = ''
+
+    def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
+        name = type(self).__name__
+        require_file(
+            self.ann_file,
+            f'{name}: annotation file',
+            f'; expected {self._kind} (check data_root and ann_file)',
+        )
+        require_dir(
+            self.data_prefix.get('img'),
+            f'{name}: image folder',
+            ' (check data_root and data_prefix)',
+        )
+        try:
+            instances, images = super()._load_annotations()
+        except LOAD_ERRORS as e:
+            raise DatasetError(
+                f'{name}: annotation file {self.ann_file} is not '
+                f'{self._kind} ({type(e).__name__}: {e})'
+            ) from None
+        if not instances:
+            raise DatasetError(
+                f'{name}: annotation file {self.ann_file} holds no person '
+                'instance; expected at least one'
+            )
+        require_images(
+            (i['img_path'] for i in instances),
+            self.data_prefix.get('img'),
+            self.ann_file,
+        )
+        return instances, images
+
+
+if _CocoDataset is not None:
+
+    @DATASETS.register_module()
+    class CocoDataset(_CheckedFiles, _CocoDataset):
+        """mmpose's ``CocoDataset`` with its files checked first."""
+
+        _kind = 'a COCO person-keypoints JSON file'
+
+        def _load_detection_results(self) -> List[dict]:
+            require_file(
+                self.bbox_file,
+                'CocoDataset: detection file',
+                '; expected COCO detection results (bbox_file)',
+            )
+            try:
+                instances = super()._load_detection_results()
+            except LOAD_ERRORS as e:
+                raise DatasetError(
+                    f'CocoDataset: detection file {self.bbox_file} is not '
+                    'a list of COCO detection results '
+                    f'({type(e).__name__}: {e})'
+                ) from None
+            if not instances:
+                raise DatasetError(
+                    f'CocoDataset: detection file {self.bbox_file} holds no '
+                    'person box above the score threshold'
+                )
+            return instances
+
+    @DATASETS.register_module()
+    class MpiiDataset(_CheckedFiles, _MpiiDataset):
+        """mmpose's ``MpiiDataset`` with its files checked first."""
+
+        _kind = (
+            "mmpose's MPII JSON (a list of dicts with image, center, "
+            'scale, joints, joints_vis)'
+        )
+
+        def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
+            if self.headbox_file:
+                require_file(
+                    self.headbox_file,
+                    'MpiiDataset: headbox file',
+                    '; expected mpii_gt_val.mat (headbox_file)',
+                )
+            return super()._load_annotations()

@@ -1,0 +1,72 @@
+"""mmseg's datasets, checking their folders first.
+
+``type='litehrnet_mm.CityscapesDataset'`` (or ``ADE20KDataset``,
+``BaseSegDataset``) behaves as mmseg's class of the same name once its
+folders are found to be right: a missing or empty image folder, or images
+without their label maps, get one error naming the path and the expected
+file names.
+"""
+
+import os.path as osp
+from typing import List
+
+from litehrnet_mm.registry import DATASETS
+
+from .checks import DatasetError, require_dir
+
+try:
+    from mmseg.datasets import ADE20KDataset as _ADE20KDataset
+    from mmseg.datasets import BaseSegDataset as _BaseSegDataset
+    from mmseg.datasets import CityscapesDataset as _CityscapesDataset
+except ImportError:  # mmseg is optional for the package
+    _BaseSegDataset = None
+
+
+class _CheckedFolders:
+    def load_data_list(self) -> List[dict]:
+        name = type(self).__name__
+        img_dir = self.data_prefix.get('img_path')
+        ann_dir = self.data_prefix.get('seg_map_path')
+        hint = ' (check data_root and data_prefix)'
+        require_dir(img_dir, f'{name}: image folder', hint)
+        if ann_dir:
+            require_dir(ann_dir, f'{name}: label folder', hint)
+        data_list = super().load_data_list()
+        if not data_list:
+            raise DatasetError(
+                f'{name}: no image ending in {self.img_suffix!r} under '
+                f'{img_dir}; expected at least one'
+            )
+        missing = [
+            info['seg_map_path']
+            for info in data_list
+            if 'seg_map_path' in info and not osp.isfile(info['seg_map_path'])
+        ]
+        if missing:
+            raise DatasetError(
+                f'{name}: {len(missing)} of {len(data_list)} images have no '
+                f'label map, e.g. {missing[0]}; expected one file ending in '
+                f'{self.seg_map_suffix!r} per image under {ann_dir}'
+            )
+        return data_list
+
+
+if _BaseSegDataset is not None:
+
+    @DATASETS.register_module()
+    class BaseSegDataset(_CheckedFolders, _BaseSegDataset):
+        """mmseg's ``BaseSegDataset`` with its folders checked first."""
+
+    @DATASETS.register_module()
+    class CityscapesDataset(_CheckedFolders, _CityscapesDataset):
+        """mmseg's ``CityscapesDataset`` with its folders checked first.
+
+        The label maps are the ``*_gtFine_labelTrainIds.png`` files that
+        mmseg's ``tools/dataset_converters/cityscapes.py`` writes from the
+        official ``*_gtFine_polygons.json``; a folder with only the official
+        files gets an error naming that suffix.
+        """
+
+    @DATASETS.register_module()
+    class ADE20KDataset(_CheckedFolders, _ADE20KDataset):
+        """mmseg's ``ADE20KDataset`` with its folders checked first."""

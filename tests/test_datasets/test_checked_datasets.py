@@ -1,0 +1,179 @@
+"""The checked datasets: a wrong data folder gets one error naming it."""
+
+import json
+import shutil
+
+import pytest
+
+from litehrnet_mm.datasets import DatasetError
+from tests.conftest import SHARED_DATA
+
+pytest.importorskip('mmpose')
+pytest.importorskip('mmseg')
+
+
+def build(host, **cfg):
+    from mmengine.registry import DATASETS, init_default_scope
+
+    init_default_scope(host)
+    cfg.setdefault('test_mode', False)
+    return DATASETS.build(dict(pipeline=[], **cfg))
+
+
+def coco(root, **kwargs):
+    return build(
+        'mmpose',
+        type='litehrnet_mm.CocoDataset',
+        data_root=str(root),
+        ann_file='annotations/train.json',
+        data_prefix=dict(img='images/'),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def coco_root(tmp_path):
+    root = tmp_path / 'coco'
+    (root / 'annotations').mkdir(parents=True)
+    (root / 'images').mkdir()
+    src = SHARED_DATA / 'coco-sample'
+    shutil.copy(src / 'test_coco.json', root / 'annotations' / 'train.json')
+    for image in src.glob('*.jpg'):
+        shutil.copy(image, root / 'images')
+    return root
+
+
+def test_coco_valid_folder_loads(coco_root):
+    assert len(coco(coco_root)) == 12  # 14 people, 2 without keypoints
+
+
+def test_coco_missing_folder(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=f'{tmp_path}/nowhere/annotations/train.json'
+    ):
+        coco(tmp_path / 'nowhere')
+
+
+def test_coco_empty_folder(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match='annotation file .* not found'
+    ):
+        coco(tmp_path)
+
+
+def test_coco_missing_image_folder(coco_root):
+    shutil.rmtree(coco_root / 'images')
+    with pytest.raises(FileNotFoundError, match=f'{coco_root}/images'):
+        coco(coco_root)
+
+
+def test_coco_missing_images(coco_root):
+    for image in (coco_root / 'images').glob('*.jpg'):
+        image.unlink()
+    with pytest.raises(FileNotFoundError, match='named in .*train.json'):
+        coco(coco_root)
+
+
+@pytest.mark.parametrize(
+    'content,words',
+    [
+        ('{"images": [', 'JSONDecodeError'),
+        ('[1, 2, 3]', 'is not a COCO'),
+        (
+            '{"images": [], "annotations": [], "categories": []}',
+            'no person instance',
+        ),
+    ],
+)
+def test_coco_malformed_annotation(coco_root, content, words):
+    ann = coco_root / 'annotations' / 'train.json'
+    ann.write_text(content)
+    with pytest.raises(DatasetError) as info:
+        coco(coco_root)
+    assert str(ann) in str(info.value) and words in str(info.value)
+
+
+def test_coco_detection_file(coco_root):
+    def with_dets(path):
+        return build(
+            'mmpose',
+            type='litehrnet_mm.CocoDataset',
+            data_root=str(coco_root),
+            ann_file='annotations/train.json',
+            data_prefix=dict(img='images/'),
+            bbox_file=str(path),
+            test_mode=True,
+        )
+
+    with pytest.raises(FileNotFoundError, match='missing_dets.json'):
+        with_dets(coco_root / 'missing_dets.json')
+    dets = coco_root / 'dets.json'
+    dets.write_text(json.dumps({'not': 'a list'}))
+    with pytest.raises(DatasetError, match='dets.json'):
+        with_dets(dets)
+    dets.write_text('[]')
+    with pytest.raises(DatasetError, match='no person box'):
+        with_dets(dets)
+    shutil.copy(
+        SHARED_DATA / 'coco-sample' / 'test_coco_det_AP_H_56.json', dets
+    )
+    assert len(with_dets(dets)) > 0
+
+
+def test_mpii(tmp_path):
+    src = SHARED_DATA / 'mpii-sample'
+    kwargs = dict(
+        type='litehrnet_mm.MpiiDataset',
+        data_root=str(src),
+        ann_file='test_mpii.json',
+        data_prefix=dict(img=''),
+    )
+    assert len(build('mmpose', **kwargs)) == 5
+    bad = tmp_path / 'mpii.json'
+    bad.write_text('[{"image": "004645041.jpg"}]')
+    with pytest.raises(DatasetError, match='mpii.json'):
+        build('mmpose', **dict(kwargs, ann_file=str(bad)))
+
+
+def cityscapes(root):
+    return build(
+        'mmseg',
+        type='litehrnet_mm.CityscapesDataset',
+        data_root=str(root),
+        data_prefix=dict(
+            img_path='leftImg8bit/val', seg_map_path='gtFine/val'
+        ),
+    )
+
+
+def test_cityscapes_valid_and_without_label_maps(tmp_path):
+    root = tmp_path / 'cityscapes'
+    shutil.copytree(SHARED_DATA / 'cityscapes-sample', root)
+    assert len(cityscapes(root)) == 1
+    for label in root.glob('gtFine/val/*/*labelTrainIds.png'):
+        label.unlink()
+    with pytest.raises(
+        DatasetError, match="_gtFine_labelTrainIds.png' per image"
+    ):
+        cityscapes(root)
+
+
+def test_cityscapes_missing_folder(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=f'{tmp_path}/leftImg8bit/val: not found'
+    ):
+        cityscapes(tmp_path)
+
+
+def test_seg_folder_without_images(tmp_path):
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann').mkdir()
+    (tmp_path / 'img' / 'a.jpg').write_bytes(b'')
+    with pytest.raises(DatasetError, match=r"no image ending in '.png'"):
+        build(
+            'mmseg',
+            type='litehrnet_mm.BaseSegDataset',
+            data_root=str(tmp_path),
+            img_suffix='.png',
+            data_prefix=dict(img_path='img', seg_map_path='ann'),
+        )
