@@ -1,0 +1,1 @@
+"""Datasets the package generates for its demos and tests."""

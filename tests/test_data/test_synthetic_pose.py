@@ -1,0 +1,159 @@
+"""The synthetic pose dataset is valid COCO, varied, reproducible, and bad
+inputs stop with one error naming the path."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from litehrnet_mm.data.synthetic_pose import (
+    KEYPOINT_NAMES,
+    check_coco_keypoints_file,
+    generate_pose_dataset,
+)
+
+from ..conftest import REPO
+
+
+@pytest.fixture(scope='module')
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp('synthetic_pose')
+    files = generate_pose_dataset(str(root), num_train=12, num_val=6, seed=3)
+    return root, files
+
+
+def test_pycocotools_loads_both_splits(dataset):
+    from pycocotools.coco import COCO
+
+    root, files = dataset
+    assert set(files) == {'train', 'val'}
+    for split, ann_file in files.items():
+        coco = COCO(ann_file)
+        (cat,) = coco.loadCats(coco.getCatIds())
+        assert cat['name'] == 'person'
+        assert cat['keypoints'] == list(KEYPOINT_NAMES)
+        assert len(coco.getImgIds()) == (12 if split == 'train' else 6)
+        assert len(coco.getAnnIds()) > len(coco.getImgIds())
+
+
+def test_keypoints_and_boxes_lie_inside_their_images(dataset):
+    import cv2
+
+    root, files = dataset
+    for split, ann_file in files.items():
+        data = check_coco_keypoints_file(
+            ann_file, str(root / 'images' / split)
+        )
+        images = {im['id']: im for im in data['images']}
+        for im in data['images']:
+            img = cv2.imread(str(root / 'images' / split / im['file_name']))
+            assert img.shape == (im['height'], im['width'], 3)
+        for ann in data['annotations']:
+            im = images[ann['image_id']]
+            kp = np.array(ann['keypoints']).reshape(17, 3)
+            labelled = kp[:, 2] > 0
+            assert ann['num_keypoints'] == labelled.sum() >= 4
+            assert np.all(kp[~labelled, :2] == 0)
+            x, y, w, h = ann['bbox']
+            assert 0 <= x and 0 <= y and w > 0 and h > 0
+            assert x + w <= im['width'] and y + h <= im['height']
+            assert 0 < ann['area'] <= w * h
+            # Labelled keypoints near the figure (a joint may sit just
+            # outside the drawn pixels, never far).
+            pad = 0.1 * max(w, h)
+            assert np.all(kp[labelled, 0] >= x - pad)
+            assert np.all(kp[labelled, 0] <= x + w + pad)
+
+
+def test_the_dataset_is_hard_enough_to_mean_something(dataset):
+    root, files = dataset
+    anns = json.loads(open(files['train']).read())['annotations']
+    kp = np.array([a['keypoints'] for a in anns]).reshape(-1, 17, 3)
+    per_image = np.bincount([a['image_id'] for a in anns])[1:]
+    assert per_image.max() >= 3  # several figures per image
+    assert (kp[..., 2] == 1).any()  # occluded joints
+    assert (kp[..., 2] == 0).any()  # joints outside the image
+    heights = np.array([a['bbox'][3] for a in anns])
+    assert heights.max() > 1.8 * heights.min()  # varied scale
+
+
+def test_same_seed_same_dataset(tmp_path):
+    a = generate_pose_dataset(str(tmp_path / 'a'), num_train=2, num_val=1)
+    b = generate_pose_dataset(str(tmp_path / 'b'), num_train=2, num_val=1)
+    for split in ('train', 'val'):
+        assert open(a[split]).read() == open(b[split]).read()
+    assert (tmp_path / 'a/images/train/train_000001.png').read_bytes() == (
+        tmp_path / 'b/images/train/train_000001.png'
+    ).read_bytes()
+
+
+def test_train_and_val_differ(dataset):
+    root, _ = dataset
+    assert (root / 'images/train/train_000001.png').read_bytes() != (
+        root / 'images/val/val_000001.png'
+    ).read_bytes()
+
+
+def test_output_folder_that_is_a_file(tmp_path):
+    path = tmp_path / 'file'
+    path.write_text('')
+    with pytest.raises(NotADirectoryError, match=str(path)):
+        generate_pose_dataset(str(path), num_train=1, num_val=1)
+
+
+def test_checker_names_the_bad_file(tmp_path):
+    missing = tmp_path / 'missing.json'
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        check_coco_keypoints_file(str(missing))
+    broken = tmp_path / 'broken.json'
+    broken.write_text('{"images": [')
+    with pytest.raises(ValueError, match=str(broken)):
+        check_coco_keypoints_file(str(broken))
+    wrong = tmp_path / 'wrong.json'
+    wrong.write_text(json.dumps({'images': []}))
+    with pytest.raises(ValueError, match=str(wrong)):
+        check_coco_keypoints_file(str(wrong))
+    outside = tmp_path / 'outside.json'
+    kp = [0.0] * 51
+    kp[0:3] = [50.0, 5.0, 2]  # x beyond a 40-pixel-wide image
+    outside.write_text(
+        json.dumps(
+            dict(
+                images=[dict(id=1, file_name='a.png', width=40, height=40)],
+                annotations=[
+                    dict(id=1, image_id=1, bbox=[0, 0, 10, 10], keypoints=kp)
+                ],
+                categories=[dict(id=1, name='person')],
+            )
+        )
+    )
+    with pytest.raises(ValueError, match='outside'):
+        check_coco_keypoints_file(str(outside))
+
+
+def _pose_demo():
+    spec = importlib.util.spec_from_file_location(
+        'pose_demo', REPO / 'tools/demo/pose_demo.py'
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_stops_on_a_bad_data_folder(tmp_path, dataset):
+    demo = _pose_demo()
+    missing = tmp_path / 'nowhere'
+    with pytest.raises(SystemExit, match=f'not found: {missing}'):
+        demo.check_dataset(str(missing))
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with pytest.raises(SystemExit, match=f'empty: {empty}'):
+        demo.check_dataset(str(empty))
+    root, files = dataset
+    demo.check_dataset(str(root))  # a good one passes
+    bad = tmp_path / 'bad'
+    (bad / 'annotations').mkdir(parents=True)
+    (bad / 'annotations/train.json').write_text('not json')
+    with pytest.raises(SystemExit, match=str(bad / 'annotations/train.json')):
+        demo.check_dataset(str(bad))
