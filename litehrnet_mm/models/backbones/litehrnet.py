@@ -354,3 +354,12 @@ class LiteHRNet(BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
+
+    def switch_to_deploy(self, channels_last: bool = True) -> 'LiteHRNet':
+        """Rebuild the network in place for fast inference (BN folded, the
+        fusion's repeated term computed once, channels-last, exportable
+        pooling); see :func:`litehrnet_mm.deploy.switch_to_deploy`.
+        Returns ``self``, in eval mode and for inference only."""
+        from litehrnet_mm.deploy import switch_to_deploy
+
+        return switch_to_deploy(self, channels_last=channels_last)

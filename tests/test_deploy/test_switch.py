@@ -1,0 +1,92 @@
+"""switch_to_deploy: the same function as the eager model, for every
+preset and several input sizes (odd ones included)."""
+
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from litehrnet_mm import LiteHRNet
+from litehrnet_mm.analysis.benchmark import realistic_weights_
+from tests.conftest import PRESETS, randomize_
+
+# Divisible branch sizes (broadcast and fixed pooling paths) and odd ones
+# (the interpolate and adaptive pooling fallbacks).
+SIZES = [(64, 48), (97, 83)]
+
+
+def max_diff(a, b):
+    return max((p - q).abs().max().item() for p, q in zip(a, b))
+
+
+@pytest.mark.parametrize(
+    'arch, channels_last',
+    [(arch, True) for arch in PRESETS] + [('18', False), ('naive-18', False)],
+)
+def test_same_function_in_float64(arch, channels_last):
+    """In float64 rounding vanishes: what is left would be a wrong
+    rewrite."""
+    model = randomize_(LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)))
+    model = model.double().eval()
+    deployed = copy.deepcopy(model).switch_to_deploy(channels_last)
+    for size in SIZES:
+        x = torch.randn(1, 3, *size, dtype=torch.float64)
+        with torch.no_grad():
+            expected, got = model(x), deployed(x)
+        assert [o.shape for o in got] == [o.shape for o in expected]
+        assert max_diff(got, expected) < 1e-9 * max(
+            1.0, max(o.abs().max().item() for o in expected)
+        ), size
+
+
+@pytest.mark.parametrize('arch', ['18', 'naive-18'])
+def test_float32_rounding_only(arch):
+    model = LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3))
+    model = realistic_weights_(model, (128, 96))
+    deployed = copy.deepcopy(model).switch_to_deploy()
+    reference = copy.deepcopy(model).double()
+    x = torch.rand(1, 3, 256, 192)
+    with torch.no_grad():
+        eager, got = model(x), deployed(x)
+        exact = [o.float() for o in reference(x.double())]
+    # Float32 rounding grows with the outputs (up to ~20 with these random
+    # weights): the difference is within 1e-4 on outputs of order 1 and
+    # within a few 1e-5 of the largest output in general, the size of the
+    # eager model's own float32 error against float64.
+    scale = max(o.abs().max().item() for o in exact)
+    assert max_diff(got, eager) <= 5e-5 * max(2.0, scale)
+    # No less accurate than the eager model itself.
+    assert max_diff(got, exact) <= 2 * max_diff(eager, exact) + 1e-6
+
+
+def test_in_place_returns_self_idempotent_and_without_bn():
+    model = LiteHRNet(arch='18').train()
+    assert model.switch_to_deploy() is model
+    assert not model.training
+    assert not any(isinstance(m, _BatchNorm) for m in model.modules())
+    assert model.switch_to_deploy() is model
+    out = model(torch.rand(1, 3, 64, 48))
+    assert out[0].shape == (1, 40, 16, 12)
+
+
+def test_traced_form_matches():
+    """Tracing (ONNX export) and compiling take the functional code
+    path."""
+    model = randomize_(LiteHRNet(arch='18', out_indices=(0, 1, 2, 3)))
+    model = model.double().eval()
+    deployed = copy.deepcopy(model).switch_to_deploy(channels_last=False)
+    for size in [(64, 48), (97, 83)]:
+        x = torch.randn(1, 3, *size, dtype=torch.float64)
+        with torch.no_grad():
+            traced = torch.jit.trace(deployed, x, check_trace=False)
+            assert max_diff(traced(x), model(x)) < 1e-8
+
+
+def test_leaves_eager_models_alone():
+    model = LiteHRNet(arch='18').eval()
+    other = copy.deepcopy(model)
+    other.switch_to_deploy()
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert not getattr(model, 'deploy', False)
