@@ -79,8 +79,8 @@ def _figure_keypoints(
     h = height
     width = rng.uniform(0.8, 1.25)  # body build, relative
     torso = h * rng.uniform(0.27, 0.33)
-    shoulder = h * 0.11 * width
-    hip = h * 0.08 * width
+    shoulder = h * 0.12 * width
+    hip = h * 0.09 * width
     head_r = h * rng.uniform(0.06, 0.075)
     upper_arm, forearm = h * 0.16, h * 0.15
     thigh, shin = h * 0.22, h * 0.22
@@ -139,7 +139,7 @@ def _draw_figure(
     skin = _rand_color(rng, 60, 256)
     shirt = _rand_color(rng)
     trousers = _rand_color(rng)
-    limb = max(2, int(round(h * rng.uniform(0.055, 0.07))))
+    limb = max(2, int(round(h * rng.uniform(0.065, 0.085))))
 
     def pt(p):
         return (int(round(p[0] * 16)), int(round(p[1] * 16)))
@@ -257,6 +257,15 @@ def _occluder(rng: np.random.Generator, width: int, height: int):
     return (lambda img: draw(img, color)), mask
 
 
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two (x1, y1, x2, y2) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter
+    return float(inter / union)
+
+
 def render_pose_image(
     rng: np.random.Generator,
     width: int = 192,
@@ -264,23 +273,35 @@ def render_pose_image(
     num_figures: Tuple[int, int] = (2, 4),
     figure_height: Tuple[float, float] = (0.35, 0.8),
     occluder_prob: float = 0.5,
+    max_overlap: float = 0.3,
+    max_tries: int = 10,
 ) -> Tuple[np.ndarray, List[dict]]:
     """Render one image; return it (BGR, uint8) and its figures as dicts
     with ``keypoints`` (17x3, COCO visibility), ``bbox`` (x, y, w, h) and
-    ``area``. Figure heights are fractions of the image height."""
+    ``area``. Figure heights are fractions of the image height; a figure
+    is placed where its box overlaps each earlier one by at most
+    ``max_overlap`` (IoU), if one of ``max_tries`` draws finds such a
+    place."""
     img = _background(rng, width, height)
     n = int(rng.integers(num_figures[0], num_figures[1] + 1))
-    masks, keypoints = [], []
+    masks, keypoints, boxes = [], [], []
     for _ in range(n):
         h = rng.uniform(*figure_height) * height
         kpts, shape = _figure_keypoints(rng, h)
         # Place the figure so that some of its joints may leave the image.
+        # Figures overlap and hide each other, but no figure sits mostly
+        # on another one: a crop's target stays identifiable.
         lo = kpts.min(0)
         hi = kpts.max(0)
         margin = 0.15 * (hi - lo)
-        offset = rng.uniform(
-            -lo - margin, np.array([width, height]) - hi + margin
-        )
+        for _ in range(max_tries):
+            offset = rng.uniform(
+                -lo - margin, np.array([width, height]) - hi + margin
+            )
+            box = np.concatenate([lo + offset, hi + offset])
+            if all(_iou(box, other) <= max_overlap for other in boxes):
+                break
+        boxes.append(box)
         kpts = kpts + offset
         shape = {
             key: (val + offset if key in ('head', 'neck') else val)
