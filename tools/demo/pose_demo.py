@@ -1,0 +1,256 @@
+"""Pose demo: train a Lite-HRNet-18 on generated figures through mim, on CPU.
+
+Generates the synthetic pose dataset (or checks one given with
+``--data-root``), saves the initialised model, evaluates it with
+``mim test`` (the untrained AP), trains it from exactly those weights with
+``mim train mmpose``, evaluates the result with ``mim test`` on the
+held-out split, draws the predictions under ``work_dirs/demo/pose/vis/``
+and ends with::
+
+    pose demo: AP <trained> (untrained <same model before training>)
+"""
+
+import argparse
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import List
+
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
+MIM = str(Path(sys.executable).with_name('mim'))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/demo/pose',
+        help='outputs: checkpoints, logs, pictures (and the data)',
+    )
+    parser.add_argument(
+        '--data-root',
+        default=None,
+        help='use this dataset (images/{train,val}/, '
+        'annotations/{train,val}.json) instead of generating one',
+    )
+    parser.add_argument('--num-train', type=int, default=640)
+    parser.add_argument('--num-val', type=int, default=120)
+    parser.add_argument('--num-pictures', type=int, default=8)
+    parser.add_argument(
+        '--max-epochs',
+        type=int,
+        default=None,
+        help="train this many epochs instead of the config's",
+    )
+    return parser.parse_args()
+
+
+def fail(msg: str) -> None:
+    sys.exit(f'pose demo: {msg}')
+
+
+def check_dataset(data_root: str) -> None:
+    """One clear error, naming the path, for a missing or malformed
+    dataset."""
+    from litehrnet_mm.data.synthetic_pose import check_coco_keypoints_file
+
+    if not osp.isdir(data_root):
+        fail(f'data folder not found: {data_root}')
+    if not os.listdir(data_root):
+        fail(f'data folder is empty: {data_root}')
+    for split in ('train', 'val'):
+        ann_file = osp.join(data_root, 'annotations', f'{split}.json')
+        try:
+            data = check_coco_keypoints_file(
+                ann_file, osp.join(data_root, 'images', split)
+            )
+        except (OSError, ValueError) as err:
+            fail(str(err))
+        if not data['annotations']:
+            fail(f'{ann_file}: no annotated figures')
+
+
+def run(cmd: List[str], capture: bool = False) -> str:
+    """Run a command in the repository, its output streamed through."""
+    env = dict(os.environ)
+    # mim and mmengine import pkg_resources, which warns on every start.
+    env['PYTHONWARNINGS'] = 'ignore:pkg_resources is deprecated:UserWarning'
+    print('$', ' '.join(cmd), flush=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        print(line, end='', flush=True)
+    if proc.wait() != 0:
+        fail(f'command failed (exit {proc.returncode}): {" ".join(cmd)}')
+    return ''.join(lines)
+
+
+def mim_test(checkpoint: str, work_dir: str, options: List[str]) -> float:
+    out = run(
+        [MIM, 'test', 'mmpose', CONFIG]
+        + ['--checkpoint', checkpoint, '--work-dir', work_dir]
+        + ['--gpus', '0', '--launcher', 'none']
+        + options
+    )
+    found = re.findall(r'coco/AP: ([0-9.]+)', out)
+    if not found:
+        fail(f'no coco/AP in the output of mim test {checkpoint}')
+    return float(found[-1])
+
+
+def save_initial_checkpoint(path: str, options: List[str]) -> None:
+    """The model of CONFIG as ``mim train`` initialises it, saved so that
+    the untrained evaluation and the training start from the same
+    weights."""
+    from mmengine.config import Config, DictAction
+    from mmengine.logging import MMLogger
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import save_checkpoint, set_random_seed
+    from mmpose.registry import MODELS
+
+    cfg = Config.fromfile(str(REPO / CONFIG))
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(options).cfg_options)
+    # init_weights logs every parameter's initialisation to the first
+    # MMLogger: make it one that keeps to warnings.
+    MMLogger.get_instance('pose_demo', log_level='WARNING')
+    init_default_scope('mmpose')
+    set_random_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    save_checkpoint(
+        dict(state_dict=model.state_dict(), meta=dict(epoch=0, iter=0)), path
+    )
+
+
+def draw_predictions(
+    checkpoint: str, data_root: str, out_dir: str, count: int
+) -> List[str]:
+    """Draw the trained model's predictions for the first val images, one
+    picture each, every figure from its ground-truth box."""
+    import json
+
+    import cv2
+    import numpy as np
+    from mmpose.apis import inference_topdown, init_model
+    from mmpose.registry import VISUALIZERS
+    from mmpose.structures import merge_data_samples
+
+    model = init_model(str(REPO / CONFIG), checkpoint, device='cpu')
+    visualizer = VISUALIZERS.build(
+        dict(type='PoseLocalVisualizer', radius=2, line_width=1)
+    )
+    visualizer.set_dataset_meta(model.dataset_meta)
+    with open(osp.join(data_root, 'annotations', 'val.json')) as f:
+        coco = json.load(f)
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for image in coco['images'][:count]:
+        boxes = np.array(
+            [
+                a['bbox']
+                for a in coco['annotations']
+                if a['image_id'] == image['id']
+            ],
+            dtype=np.float32,
+        ).reshape(-1, 4)
+        path = osp.join(data_root, 'images', 'val', image['file_name'])
+        results = inference_topdown(model, path, boxes, bbox_format='xywh')
+        img = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+        out_file = osp.join(out_dir, image['file_name'])
+        visualizer.add_datasample(
+            'pred',
+            img,
+            merge_data_samples(results),
+            draw_gt=False,
+            draw_bbox=True,
+            kpt_thr=0.3,
+            show=False,
+            out_file=out_file,
+        )
+        written.append(out_file)
+    return written
+
+
+def main() -> None:
+    args = parse_args()
+    start = time.time()
+    os.chdir(REPO)
+    work_dir = args.work_dir
+    options: List[str] = []
+    if args.data_root is None:
+        from litehrnet_mm.data.synthetic_pose import generate_pose_dataset
+
+        data_root = osp.join(work_dir, 'data')
+        print(
+            f'generating {args.num_train} train and {args.num_val} val '
+            f'images under {data_root}',
+            flush=True,
+        )
+        generate_pose_dataset(
+            data_root, num_train=args.num_train, num_val=args.num_val
+        )
+    else:
+        data_root = args.data_root
+    check_dataset(data_root)
+    root = data_root.rstrip('/') + '/'
+    # Where the config expects the data (work_dirs/demo/pose/data/) unless
+    # told otherwise.
+    for loader in ('train', 'val', 'test'):
+        options.append(f'{loader}_dataloader.dataset.data_root={root}')
+    for evaluator in ('val', 'test'):
+        options.append(
+            f'{evaluator}_evaluator.ann_file={root}annotations/val.json'
+        )
+    if args.max_epochs is not None:
+        options.append(f'train_cfg.max_epochs={args.max_epochs}')
+        options.append(f'default_hooks.checkpoint.interval={args.max_epochs}')
+    cfg_options = ['--cfg-options'] + options
+
+    init_ckpt = osp.join(work_dir, 'iter_0.pth')
+    save_initial_checkpoint(init_ckpt, cfg_options)
+    untrained = mim_test(init_ckpt, osp.join(work_dir, 'test_untrained'),
+                         cfg_options)  # fmt: skip
+
+    train_dir = osp.join(work_dir, 'train')
+    run(
+        [MIM, 'train', 'mmpose', CONFIG, '--gpus', '0', '--launcher', 'none']
+        + ['--work-dir', train_dir, '-y']
+        + cfg_options
+        + [f'load_from={init_ckpt}']
+    )
+    with open(osp.join(train_dir, 'last_checkpoint')) as f:
+        trained_ckpt = f.read().strip()
+    trained = mim_test(trained_ckpt, osp.join(work_dir, 'test'), cfg_options)
+
+    pictures = draw_predictions(
+        trained_ckpt, data_root, osp.join(work_dir, 'vis'), args.num_pictures
+    )
+    print(
+        f'{len(pictures)} pictures of predictions under '
+        f'{osp.join(work_dir, "vis")}; total {time.time() - start:.0f} s',
+        flush=True,
+    )
+    print(f'pose demo: AP {trained:.3f} (untrained {untrained:.3f})')
+
+
+if __name__ == '__main__':
+    main()
