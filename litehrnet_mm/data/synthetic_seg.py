@@ -1,19 +1,22 @@
 """A synthetic semantic segmentation dataset, generated on the spot.
 
-Every image holds a few objects of five classes on a noisy background with
-clutter. A class is its shape *and* its texture; colours are drawn at
-random for every object, so colour alone tells nothing:
+Every image holds one to three objects of five classes on a noisy
+background with clutter. A class is its shape, its texture and a typical
+hue: every object is drawn in two tones (a light and a dark version of
+its class's palette colour, jittered), so no object is a flat colour, and
+the clutter takes colours from the whole range, so colour alone does not
+tell an object from clutter:
 
-========  ===========  ===========================================
-label     shape        texture
-========  ===========  ===========================================
-0         background   smooth colour gradient, noise, clutter
-1 disc    filled disc  parallel stripes (random direction)
-2 square  square       checkerboard
-3 triangle triangle    dots on a grid
-4 ring    annulus      speckle (per-pixel random two-colour)
-5 cross   plus sign    concentric waves around its centre
-========  ===========  ===========================================
+=========  ===========  ============================================
+label      shape        texture
+=========  ===========  ============================================
+0          background   smooth colour gradient, noise, clutter
+1 disc     filled disc  parallel stripes (random direction)
+2 square   square       checkerboard
+3 triangle triangle     dots on a grid
+4 ring     annulus      speckle (per-pixel random two-tone)
+5 cross    plus sign    concentric waves around its centre
+=========  ===========  ============================================
 
 Clutter (thin lines and small blobs with random colours) is background.
 Objects may overlap; the one drawn last owns the pixels.
@@ -95,12 +98,13 @@ def _texture(
     y: np.ndarray,
 ) -> np.ndarray:
     """The two-tone pattern of a class (bool: which of the two colours)."""
-    period = rng.uniform(4.0, 7.0)
+    # Coarse enough to survive the network's stride-4 stem.
+    period = rng.uniform(0.08, 0.12) * min(x.shape)
     if label == 1:
         a = rng.uniform(0, np.pi)
         return np.sin(2 * np.pi * (x * np.cos(a) + y * np.sin(a)) / period) > 0
     if label == 2:
-        cell = max(2, int(round(period / 2)))
+        cell = max(2, int(round(0.6 * period)))
         return ((np.floor(u / cell) + np.floor(v / cell)) % 2).astype(bool)
     if label == 3:
         du = (u % period) - period / 2
@@ -128,7 +132,7 @@ def _background(
 
 def _clutter(rng: np.random.Generator, img: np.ndarray) -> None:
     h, w = img.shape[:2]
-    for _ in range(rng.integers(3, 9)):
+    for _ in range(rng.integers(2, 6)):
         p0 = tuple(int(c) for c in rng.integers(0, (w, h)))
         p1 = tuple(int(c) for c in rng.integers(0, (w, h)))
         colour = tuple(float(c) for c in rng.uniform(0, 255, 3))
@@ -142,7 +146,7 @@ def _clutter(rng: np.random.Generator, img: np.ndarray) -> None:
 
 
 def make_sample(
-    rng: np.random.Generator, size: Tuple[int, int] = (96, 96)
+    rng: np.random.Generator, size: Tuple[int, int] = (64, 64)
 ) -> Tuple[np.ndarray, np.ndarray]:
     """One image (uint8 BGR, HxWx3) and its label map (uint8, HxW)."""
     h, w = size
@@ -150,19 +154,18 @@ def make_sample(
     _clutter(rng, img)
     label_map = np.zeros((h, w), np.uint8)
     scale = min(h, w)
-    for _ in range(rng.integers(2, 5)):
+    for _ in range(rng.integers(1, 4)):
         label = int(rng.integers(1, len(CLASSES)))
-        radius = rng.uniform(0.12, 0.24) * scale
-        cx, cy = rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h
+        radius = rng.uniform(0.18, 0.3) * scale
+        cx, cy = rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h
         angle = rng.uniform(0, 2 * np.pi)
         u = (x - cx) * np.cos(angle) + (y - cy) * np.sin(angle)
         v = -(x - cx) * np.sin(angle) + (y - cy) * np.cos(angle)
         mask = _shape_mask(label, u, v, radius)
         tex = _texture(label, rng, u, v, x, y)
-        colours = rng.uniform(0, 255, (2, 3))
-        # Two colours far enough apart that the texture stays visible.
-        while np.abs(colours[0] - colours[1]).max() < 80:
-            colours[1] = rng.uniform(0, 255, 3)
+        # A light and a dark tone of the class's hue, jittered.
+        hue = np.array(PALETTE[label], float)[::-1]
+        colours = np.stack([hue, 0.35 * hue]) + rng.normal(0, 25, (2, 3))
         pattern = np.where(tex[..., None], colours[0], colours[1])
         img[mask] = pattern[mask]
         label_map[mask] = label
@@ -174,7 +177,7 @@ def generate_seg_dataset(
     root: str,
     num_train: int = 400,
     num_val: int = 100,
-    size: Tuple[int, int] = (96, 96),
+    size: Tuple[int, int] = (64, 64),
     seed: int = 0,
 ) -> Dict[str, int]:
     """Write the dataset under ``root`` (created if needed; files of the
