@@ -61,6 +61,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _env() -> dict:
     env = dict(os.environ)
+    # One compute thread: with the data loader's worker that fills the 2
+    # cores the demo is sized for, without the two oversubscribing them
+    # (torch's second thread only spins then). Set it to override.
+    env.setdefault('OMP_NUM_THREADS', '1')
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
     )
