@@ -191,7 +191,7 @@ def _photo(tiny_run) -> Path:
 def test_inferencer_reads_the_mim_checkpoint(tiny_run, tmp_path):
     photo = _photo(tiny_run)
     keypoints, picture = _infer(
-        COCO_CONFIG, tiny_run['work'] / 'epoch_2.pth', photo, tmp_path
+        tiny_run['config'], tiny_run['work'] / 'epoch_2.pth', photo, tmp_path
     )
     assert keypoints.shape == (17, 2)
     assert picture.shape == cv2.imread(str(photo)).shape
