@@ -109,9 +109,11 @@ def _figure_keypoints(
     kpts[_K['right_ear']] = head - 0.95 * head_r * side
     for sign, prefix in ((1, 'left'), (-1, 'right')):
         # Arms from hanging down to raised above the head, elbows bent
-        # either way; legs from straight to a high kick, knees bent back.
-        a1 = lean + sign * math.radians(rng.uniform(-30, 170))
-        a2 = a1 + math.radians(rng.uniform(-120, 120))
+        # either way but no arm folded across the body (which would make
+        # the left and right wrists a guess); legs from straight to a high
+        # kick, knees bent back.
+        a1 = lean + sign * math.radians(rng.uniform(-10, 160))
+        a2 = a1 + math.radians(rng.uniform(-90, 90))
         s = kpts[_K[f'{prefix}_shoulder']]
         e = at(s, a1, upper_arm)
         kpts[_K[f'{prefix}_elbow']] = e
