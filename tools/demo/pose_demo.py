@@ -156,7 +156,12 @@ def draw_predictions(
 
     model = init_model(str(REPO / CONFIG), checkpoint, device='cpu')
     visualizer = VISUALIZERS.build(
-        dict(type='PoseLocalVisualizer', radius=2, line_width=1)
+        dict(
+            type='PoseLocalVisualizer',
+            name='pose_demo',
+            radius=2,
+            line_width=1,
+        )
     )
     visualizer.set_dataset_meta(model.dataset_meta)
     with open(osp.join(data_root, 'annotations', 'val.json')) as f:
