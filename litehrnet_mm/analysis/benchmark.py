@@ -99,6 +99,7 @@ def run_benchmark(
     with_compile: bool = True,
     with_onnx: bool = True,
     with_train: bool = True,
+    with_infer: bool = True,
     threads: Optional[int] = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
 ) -> Dict[str, Dict[str, float]]:
@@ -129,6 +130,8 @@ def run_benchmark(
         'ours, eager': ours,
         'ours, deployed': deployed,
     }
+    if not with_infer:
+        inference, with_compile, with_onnx = {}, False, False
     if with_compile:
         compiled_model = copy.deepcopy(ours)
         compiled_model.backbone.switch_to_deploy()
@@ -151,7 +154,7 @@ def run_benchmark(
 
     results: Dict[str, Dict[str, float]] = {n: {} for n in inference}
     with torch.no_grad():
-        for batch, n_rounds in zip(batch_sizes, rounds):
+        for batch, n_rounds in zip(batch_sizes, rounds if inference else ()):
             x = torch.rand(batch, 3, *shape)
             for name, fn in inference.items():
                 log(f'warming up {name}, batch {batch}')
@@ -204,6 +207,7 @@ def run_benchmark(
         )
         for name, t in medians.items():
             results.setdefault(name, {})[f'train b{batch}'] = t
+        results = {PORT: results.pop(PORT), **results}
     if onnx_dir is not None:
         onnx_dir.cleanup()
     return results

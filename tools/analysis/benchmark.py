@@ -3,7 +3,7 @@ Lite-HRNet against mmpose's port, in one process with interleaved rounds.
 
     python tools/analysis/benchmark.py [--arch 18] [--shape 256 192]
         [--rounds 40 8] [--train-rounds 6] [--no-compile] [--no-onnx]
-        [--no-train] [--threads N]
+        [--no-train] [--no-infer] [--threads N]
 
 Progress goes to stderr; the markdown table (medians, ratios to the port)
 to stdout, headed by the date, the machine and its load.
@@ -53,6 +53,7 @@ def main(argv=None):
     parser.add_argument('--no-compile', action='store_true')
     parser.add_argument('--no-onnx', action='store_true')
     parser.add_argument('--no-train', action='store_true')
+    parser.add_argument('--no-infer', action='store_true')
     parser.add_argument('--threads', type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -68,6 +69,7 @@ def main(argv=None):
         with_compile=not args.no_compile,
         with_onnx=not args.no_onnx,
         with_train=not args.no_train,
+        with_infer=not args.no_infer,
     )
     h, w = parse_shape(args.shape)
     print(
