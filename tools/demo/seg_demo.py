@@ -96,12 +96,15 @@ def test_miou(
 ) -> float:
     """``mim test`` the checkpoint; return its mIoU (percent) as the run
     recorded it in its json log. ``show`` draws every prediction under
-    ``work_dir/<timestamp>/pictures``."""
+    ``work_dir/pictures``."""
     os.makedirs(work_dir, exist_ok=True)
     args = ['test', 'mmseg', config, '--checkpoint', checkpoint]
     args += ['--work-dir', work_dir]
     if show:
-        args += ['--show-dir', 'pictures']
+        # mmseg's test.py hands --show-dir to the visualizer as is (a
+        # relative path lands in the current folder); draw every batch.
+        args += ['--show-dir', osp.join(work_dir, 'pictures')]
+        options = options + ['default_hooks.visualization.interval=1']
     if options:
         args += ['--cfg-options'] + options
     _mim(args, osp.join(work_dir, 'mim_test.log'))
@@ -227,8 +230,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     minutes = (time.perf_counter() - start) / 60
     print(
         f'seg demo: {len(pictures)} pictures in '
-        f'{osp.join(seg_dir, "inferencer", "vis")}, more in '
-        f'{osp.join(seg_dir, "test_trained")}; {minutes:.1f} min in all',
+        f'{osp.join(seg_dir, "inferencer", "vis")}, every held-out one in '
+        f'{osp.join(seg_dir, "test_trained", "pictures")}; '
+        f'{minutes:.1f} min in all',
         flush=True,
     )
     print(f'seg demo: mIoU {miou:.2f} (untrained {miou_untrained:.2f})')
