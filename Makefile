@@ -8,8 +8,10 @@ PYTHON := $(VENV)/bin/python
 install:
 	@bash tools/install_env.sh
 
+# Two pytest workers, one compute thread each (the mim subprocesses inherit
+# it): more threads than cores slows the end-to-end runs many times over.
 test: install
-	$(PYTHON) -m pytest -n 2 tests
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTHON) -m pytest -n 2 tests
 
 # The pose and segmentation demos each train a Lite-HRNet-18 on data they
 # generate, evaluate it and draw pictures under work_dirs/demo/.

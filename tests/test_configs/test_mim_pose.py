@@ -159,12 +159,7 @@ def test_mim_train_resume_continues_from_the_last_epoch(tiny_run):
 
 
 def _infer(config, checkpoint, photo, out_dir):
-    # The inferencer loads the checkpoint before it builds the model (which
-    # would import litehrnet_mm): import it first, for its allowlist of the
-    # types in mmengine's checkpoints.
     from mmpose.apis import MMPoseInferencer
-
-    import litehrnet_mm  # noqa: F401
 
     inferencer = MMPoseInferencer(
         pose2d=str(config),
@@ -195,6 +190,33 @@ def test_inferencer_reads_the_mim_checkpoint(tiny_run, tmp_path):
     )
     assert keypoints.shape == (17, 2)
     assert picture.shape == cv2.imread(str(photo)).shape
+
+
+def test_inferencer_in_a_fresh_process(tiny_run, tmp_path):
+    """The inferencer loads the checkpoint before it builds the model; the
+    config's custom_imports makes litehrnet_mm's checkpoint allowlist active
+    by then, with nothing imported by hand."""
+    code = f"""
+import sys
+from mmpose.apis import MMPoseInferencer
+inferencer = MMPoseInferencer(
+    pose2d={str(tiny_run['config'])!r},
+    pose2d_weights={str(tiny_run['work'] / 'epoch_2.pth')!r},
+    det_model='whole_image', device='cpu')
+result = next(inferencer({str(_photo(tiny_run))!r},
+                         vis_out_dir={str(tmp_path)!r}))
+print('keypoints', len(result['predictions'][0][0]['keypoints']))
+"""
+    proc = subprocess.run(
+        [sys.executable, '-c', code],
+        env=tiny_run['env'],
+        cwd=tiny_run['root'],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'keypoints 17' in proc.stdout
+    assert len(list(tmp_path.iterdir())) == 1
 
 
 def test_inferencer_draws_the_skeleton(tiny_run, tmp_path):

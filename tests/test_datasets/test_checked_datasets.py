@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from litehrnet_mm.datasets import DatasetError
-from tests.conftest import SHARED_DATA
+from tests.conftest import REPO, SHARED_DATA
 
 pytest.importorskip('mmpose')
 pytest.importorskip('mmseg')
@@ -17,7 +17,8 @@ def build(host, **cfg):
 
     init_default_scope(host)
     cfg.setdefault('test_mode', False)
-    return DATASETS.build(dict(pipeline=[], **cfg))
+    cfg['pipeline'] = []  # the files are checked before any transform
+    return DATASETS.build(cfg)
 
 
 def coco(root, **kwargs):
@@ -177,3 +178,25 @@ def test_seg_folder_without_images(tmp_path):
             img_suffix='.png',
             data_prefix=dict(img_path='img', seg_map_path='ann'),
         )
+
+
+CONFIGS = sorted(
+    str(p.relative_to(REPO))
+    for p in (REPO / 'configs').glob('**/*.py')
+    if '_base_' not in p.parts
+)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_configs_stop_on_a_missing_data_root_with_its_path(config, tmp_path):
+    """Every config's datasets are the checked ones: pointed at a folder
+    that does not exist, building the training set names the path."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(REPO / config))
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type.startswith('litehrnet_mm.'), dataset.type
+    dataset.data_root = str(tmp_path / 'missing')
+    host = cfg.get('default_scope')
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / 'missing')):
+        build(host, **dataset)

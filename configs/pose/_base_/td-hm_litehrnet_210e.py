@@ -6,6 +6,13 @@ evaluator; the variant files pick the backbone preset and the input size.
 
 _base_ = ['mmpose::_base_/default_runtime.py']
 
+# Not needed to find the backbone: `litehrnet_mm.LiteHRNet` resolves through
+# the litehrnet_mm registry scope. The inferencers (MMPoseInferencer,
+# MMSegInferencer) load the checkpoint before they build the model, so
+# importing litehrnet_mm first is what allowlists the types `mim train`
+# writes into checkpoints for torch.load(weights_only=True) (torch >= 2.6).
+custom_imports = dict(imports=['litehrnet_mm'], allow_failed_imports=False)
+
 train_cfg = dict(max_epochs=210, val_interval=10)
 
 # The paper's optimizer: Adam at 2e-3 (mmpose's port lowers it to 5e-4).

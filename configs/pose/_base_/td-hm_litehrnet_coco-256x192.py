@@ -16,7 +16,9 @@ codec = dict(
 )
 model = dict(head=dict(out_channels=17, decoder=codec))
 
-dataset_type = 'CocoDataset'
+# mmpose's CocoDataset with its files checked first: a wrong data_root gets
+# one error naming the path.
+dataset_type = 'litehrnet_mm.CocoDataset'
 data_mode = 'topdown'
 data_root = 'data/coco/'
 train_ann_file = 'annotations/person_keypoints_train2017.json'

@@ -14,7 +14,9 @@ codec = dict(
 )
 model = dict(head=dict(out_channels=16, decoder=codec))
 
-dataset_type = 'MpiiDataset'
+# mmpose's MpiiDataset with its files checked first: a wrong data_root gets
+# one error naming the path.
+dataset_type = 'litehrnet_mm.MpiiDataset'
 data_mode = 'topdown'
 data_root = 'data/mpii/'
 train_ann_file = 'annotations/mpii_train.json'

@@ -2,6 +2,12 @@
 # 1/4 resolution and concatenated, then one 1x1 conv and the classifier.
 # SyncBN for multi-GPU runs; on a single process mmengine's runner turns it
 # into plain BN (revert_sync_batchnorm), and so does MMSegInferencer.
+# Not needed to find the backbone: `litehrnet_mm.LiteHRNet` resolves through
+# the litehrnet_mm registry scope. The inferencers (MMPoseInferencer,
+# MMSegInferencer) load the checkpoint before they build the model, so
+# importing litehrnet_mm first is what allowlists the types `mim train`
+# writes into checkpoints for torch.load(weights_only=True) (torch >= 2.6).
+custom_imports = dict(imports=['litehrnet_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
