@@ -45,9 +45,14 @@ def test_renames_the_head_and_keeps_the_backbone():
 
 def test_loads_into_mmpose_heatmap_head():
     heads = pytest.importorskip('mmpose.models.heads')
-    head = heads.HeatmapHead(
-        in_channels=40, out_channels=17, deconv_out_channels=None
-    )
+    from mmengine.registry import DefaultScope
+
+    # The head builds its loss through the registry of the current scope,
+    # which another test in this worker may have left at mmseg.
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        head = heads.HeatmapHead(
+            in_channels=40, out_channels=17, deconv_out_channels=None
+        )
     converted = convert_official_state_dict(official_state_dict())
     head.load_state_dict(
         {
