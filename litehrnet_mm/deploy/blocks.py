@@ -12,7 +12,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from litehrnet_mm.models.blocks.fusion import FuseDown, FuseUp
-from litehrnet_mm.models.blocks.iterative_head import IterativeHead
+from litehrnet_mm.models.blocks.iterative_head import (
+    IterativeHead,
+    refine_low_to_high,
+)
 from litehrnet_mm.models.blocks.lite_hr_module import LiteHRModule
 from litehrnet_mm.models.blocks.shuffle import ShuffleUnit
 from litehrnet_mm.models.blocks.stem import Stem
@@ -245,16 +248,4 @@ class DeployIterativeHead(nn.Module):
         )
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        out = []
-        below = None
-        for s, project in zip(x[::-1], self.projects):
-            if below is not None:
-                s = s + F.interpolate(
-                    below,
-                    size=s.shape[-2:],
-                    mode='bilinear',
-                    align_corners=True,
-                )
-            below = project(s)
-            out.append(below)
-        return out[::-1]
+        return refine_low_to_high(x, self.projects)

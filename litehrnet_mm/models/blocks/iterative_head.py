@@ -55,16 +55,25 @@ class IterativeHead(BaseModule):
         self.out_channels: Tuple[int, ...] = tuple(targets[::-1])
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        out = []
-        below = None
-        for s, project in zip(x[::-1], self.projects):
-            if below is not None:
-                s = s + F.interpolate(
-                    below,
-                    size=s.shape[-2:],
-                    mode='bilinear',
-                    align_corners=True,
-                )
-            below = project(s)
-            out.append(below)
-        return out[::-1]
+        return refine_low_to_high(x, self.projects)
+
+
+def refine_low_to_high(
+    x: Sequence[torch.Tensor], projects: Sequence[nn.Module]
+) -> List[torch.Tensor]:
+    """The head's pass: from the lowest resolution up, add the upsampled
+    result below and refine with that branch's projection. Shared by the
+    eager head and its deploy form, which differ only in ``projects``."""
+    out = []
+    below = None
+    for s, project in zip(x[::-1], projects):
+        if below is not None:
+            s = s + F.interpolate(
+                below,
+                size=s.shape[-2:],
+                mode='bilinear',
+                align_corners=True,
+            )
+        below = project(s)
+        out.append(below)
+    return out[::-1]
