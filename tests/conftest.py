@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,3 +50,21 @@ def subprocess_env():
 @pytest.fixture
 def python():
     return sys.executable
+
+
+def run_mim(args, env, cwd=REPO):
+    """Run ``mim`` with this interpreter and return its log; a failure shows
+    the log's tail. ``train`` never stops at mim's install prompt."""
+    cmd = [sys.executable, '-m', 'mim', *map(str, args)]
+    if args[0] == 'train':
+        cmd.append('-y')
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return proc.stdout

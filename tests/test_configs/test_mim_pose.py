@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from ..conftest import REPO, SHARED_DATA
+from ..conftest import REPO, SHARED_DATA, run_mim
 
 pytest.importorskip('mmpose')
 MIM = Path(sys.executable).with_name('mim')
@@ -26,19 +26,6 @@ DEMO_CONFIG = REPO / 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
 COCO_CONFIG = (
     REPO / 'configs/pose/coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
 )
-
-
-def _mim(args, env, cwd):
-    proc = subprocess.run(
-        [str(MIM), *args, '-y'] if args[0] == 'train' else [str(MIM), *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
 
 
 @pytest.fixture(scope='module')
@@ -73,7 +60,7 @@ test_evaluator = val_evaluator
         [str(REPO)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep)]
     )
     work = root / 'work'
-    log = _mim(
+    log = run_mim(
         [
             'train',
             'mmpose',
@@ -103,7 +90,7 @@ def test_mim_train_writes_checkpoints_and_validates(tiny_run):
 
 
 def test_mim_test_evaluates_the_checkpoint(tiny_run):
-    log = _mim(
+    log = run_mim(
         [
             'test',
             'mmpose',
@@ -126,7 +113,7 @@ def test_mim_train_resume_continues_from_the_last_epoch(tiny_run):
     work = tiny_run['work']
     iters_per_epoch = _epoch_checkpoint(work, 1)['meta']['iter']
     before = _epoch_checkpoint(work, 2)
-    log = _mim(
+    log = run_mim(
         [
             'train',
             'mmpose',

@@ -3,8 +3,6 @@ segmentation config on this CPU machine, and ``MMSegInferencer`` draws the
 mask of a trained checkpoint. A few iterations on tiny generated data."""
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,7 +11,7 @@ import torch
 
 from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
 
-from ..conftest import REPO
+from ..conftest import REPO, run_mim
 
 pytest.importorskip('mmseg')
 pytest.importorskip('mim')
@@ -24,19 +22,6 @@ CONFIG = (
     / 'demo'
     / 'fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py'
 )
-
-
-def _mim(args, env):
-    proc = subprocess.run(
-        [sys.executable, '-m', 'mim'] + [str(a) for a in args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
 
 
 def _options(data, max_iters):
@@ -75,7 +60,7 @@ def trained(tmp_path_factory, env):
     data = root / 'data'
     generate_seg_dataset(str(data), 4, 3, size=(64, 64), seed=1)
     work = root / 'work'
-    log = _mim(
+    log = run_mim(
         ['train', 'mmseg', CONFIG, '--work-dir', work]
         + _options(data, max_iters=2),
         env,
@@ -102,7 +87,7 @@ def test_mim_train_writes_checkpoints(trained):
 def test_mim_test_reports_miou(trained, env):
     root, data, work, _ = trained
     test_dir = root / 'test'
-    log = _mim(
+    log = run_mim(
         ['test', 'mmseg', CONFIG, '--checkpoint', work / 'iter_2.pth']
         + ['--work-dir', test_dir]
         + _options(data, max_iters=2),
@@ -120,7 +105,7 @@ def test_mim_train_resumes(trained, env):
     runs only the third iteration."""
     _, data, work, _ = trained
     before = torch.load(work / 'iter_2.pth', map_location='cpu')
-    log = _mim(
+    log = run_mim(
         ['train', 'mmseg', CONFIG, '--work-dir', work, '--resume']
         + _options(data, max_iters=3),
         env,
