@@ -1,8 +1,8 @@
-"""The deploy form of each block: BN folded, no channel-shuffle copy, no
-upsampled copies, the fusion's repeated term computed once and doubled.
+"""The deploy form of each block: BN folded into the convs, the same
+function as the eager block in eval mode, with fewer and larger ops.
 
-Each class is built from the trained eager block and computes the same
-function in eval mode (max abs difference well below 1e-4).
+What each rewrite buys is measured by ``tools/analysis/benchmark.py`` (the
+README's speed section). Each block is built from a trained eager block.
 """
 
 from typing import List, Sequence
@@ -17,115 +17,73 @@ from litehrnet_mm.models.blocks.iterative_head import (
     refine_low_to_high,
 )
 from litehrnet_mm.models.blocks.lite_hr_module import LiteHRModule
+from litehrnet_mm.models.blocks.resize import resize, size_of
 from litehrnet_mm.models.blocks.shuffle import ShuffleUnit
 from litehrnet_mm.models.blocks.stem import Stem
-from litehrnet_mm.models.blocks.weighting import (
-    ConditionalChannelWeighting,
-    SpatialWeighting,
-)
+from litehrnet_mm.models.blocks.weighting import ConditionalChannelWeighting
 
-from .fold import fold_conv_bn, fold_conv_module, fold_sequential
-from .layout import (
-    add_upsampled,
-    exact_ratio,
-    functional_mode,
-    mul_upsampled,
-    pool_to,
-    shuffle_cat,
-    shuffled_halves,
-    write_in_place,
-)
-
-
-def _conv_act(module) -> nn.Sequential:
-    conv, act = fold_conv_module(module)
-    if act == 'relu':
-        return nn.Sequential(conv, nn.ReLU(inplace=True))
-    if act == 'sigmoid':
-        return nn.Sequential(conv, nn.Sigmoid())
-    return nn.Sequential(conv)
+from .fold import block_diagonal, conv_act, fold_conv_bn, fold_sequential
+from .ops import pool_to, shuffle_cat
 
 
 class DeployStem(nn.Module):
-    """The stem with BN folded; optionally turns the input channels-last."""
+    """The stem with BN folded."""
 
-    def __init__(self, stem: Stem, channels_last: bool) -> None:
+    def __init__(self, stem: Stem) -> None:
         super().__init__()
-        self.channels_last = channels_last
-        self.conv1 = _conv_act(stem.conv1)
-        self.branch1 = nn.Sequential(*[_conv_act(m) for m in stem.branch1])
+        self.conv1 = conv_act(stem.conv1)
+        self.branch1 = nn.Sequential(*[conv_act(m) for m in stem.branch1])
         self.branch2 = nn.Sequential(
-            _conv_act(stem.expand_conv),
-            _conv_act(stem.depthwise_conv),
-            _conv_act(stem.linear_conv),
+            conv_act(stem.expand_conv),
+            conv_act(stem.depthwise_conv),
+            conv_act(stem.linear_conv),
         )
+        self.half = self.conv1[0].out_channels // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        x1, x2 = self.conv1(x).chunk(2, dim=1)
+        x1, x2 = self.conv1(x).split([self.half, self.half], dim=1)
         return shuffle_cat(self.branch1(x1), self.branch2(x2))
 
 
-class DeploySpatialWeighting(nn.Module):
-    """``x * sigmoid(W2 relu(W1 mean(x) + b1) + b2)`` with linear layers in
-    place of 1x1 convs on a 1x1 map."""
-
-    def __init__(self, sw: SpatialWeighting) -> None:
-        super().__init__()
-        conv1, _ = fold_conv_module(sw.conv1)
-        conv2, _ = fold_conv_module(sw.conv2)
-        like = dict(device=conv1.weight.device, dtype=conv1.weight.dtype)
-        self.fc1 = nn.Linear(conv1.in_channels, conv1.out_channels, **like)
-        self.fc2 = nn.Linear(conv2.in_channels, conv2.out_channels, **like)
-        with torch.no_grad():
-            for fc, conv in ((self.fc1, conv1), (self.fc2, conv2)):
-                fc.weight.copy_(conv.weight.flatten(1))
-                fc.bias.copy_(conv.bias)
-
-    def weights(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=(2, 3))
-        w = torch.sigmoid(self.fc2(F.relu(self.fc1(mean))))
-        return w.unsqueeze(-1).unsqueeze(-1)
-
-
 class DeployCCW(nn.Module):
-    """Conditional channel weighting (the LITE block)."""
+    """Conditional channel weighting (the LITE block).
+
+    The spatial weightings of all branches run as one pair of 1x1 convs
+    with block-diagonal weights on the concatenated global means: two
+    convs per block instead of two per branch (the same products; the
+    zeros off the diagonal cost nothing measurable on 1x1 maps).
+    """
 
     def __init__(self, block: ConditionalChannelWeighting) -> None:
         super().__init__()
         crw = block.cross_resolution_weighting
         self.channels = list(crw.channels)
-        self.crw = nn.Sequential(_conv_act(crw.conv1), _conv_act(crw.conv2))
+        self.crw = nn.Sequential(conv_act(crw.conv1), conv_act(crw.conv2))
         self.depthwise_convs = nn.ModuleList(
-            [fold_conv_module(m)[0] for m in block.depthwise_convs]
+            [conv_act(m) for m in block.depthwise_convs]
         )
-        self.spatial_weighting = nn.ModuleList(
-            [DeploySpatialWeighting(m) for m in block.spatial_weighting]
+        sws = list(block.spatial_weighting)
+        self.spatial_weighting = nn.Sequential(
+            block_diagonal([conv_act(sw.conv1) for sw in sws]),
+            block_diagonal([conv_act(sw.conv2) for sw in sws]),
         )
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        halves = [s.chunk(2, dim=1) for s in x]
-        second = [h[1] for h in halves]
-        smallest = second[-1].shape[-2:]
-        pooled = [pool_to(s, smallest) for s in second]
-        weights = torch.split(
-            self.crw(torch.cat(pooled, dim=1)), self.channels, dim=1
+    def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        halves = [s.split([c, c], dim=1) for s, c in zip(x, self.channels)]
+        smallest = size_of(x[-1])
+        pooled = [pool_to(h[1], smallest) for h in halves]
+        weights = self.crw(torch.cat(pooled, dim=1)).split(self.channels, 1)
+        ys = [
+            dw(h[1] * resize(w, size_of(h[1])))
+            for h, w, dw in zip(halves, weights, self.depthwise_convs)
+        ]
+        means = torch.cat(
+            [F.adaptive_avg_pool2d(y, 1) for y in ys], dim=1
         )
-        out = []
-        for (kept, s), w, dw, sw in zip(
-            halves, weights, self.depthwise_convs, self.spatial_weighting
-        ):
-            y = dw(mul_upsampled(s, w))
-            scale = sw.weights(y)
-            if not write_in_place(y):
-                out.append(shuffle_cat(kept, y * scale))
-            else:
-                buf, first, second_half = shuffled_halves(y, 2 * y.shape[1])
-                first.copy_(kept)
-                torch.mul(y, scale, out=second_half)
-                out.append(buf)
-        return out
+        scales = self.spatial_weighting(means).split(self.channels, 1)
+        return [
+            shuffle_cat(h[0], y * s) for h, y, s in zip(halves, ys, scales)
+        ]
 
 
 class DeployShuffleUnit(nn.Module):
@@ -133,19 +91,25 @@ class DeployShuffleUnit(nn.Module):
 
     def __init__(self, unit: ShuffleUnit) -> None:
         super().__init__()
-        self.branch2 = nn.Sequential(*[_conv_act(m) for m in unit.branch2])
+        self.branch2 = nn.Sequential(*[conv_act(m) for m in unit.branch2])
+        self.half = self.branch2[0][0].in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kept, y = x.chunk(2, dim=1)
+        kept, y = x.split([self.half, self.half], dim=1)
         return shuffle_cat(kept, self.branch2(y))
 
 
 class DeployFusion(nn.Module):
     """The official fusion (see :mod:`litehrnet_mm.models.blocks.fusion`)
-    with BN folded, ``2 * f_i0`` folded into the weights of ``f_i0``, the
-    ReLU applied, and the upsampled terms of a branch summed from the
-    lowest resolution up when the sizes divide (one full-size add per
-    branch instead of one per term)."""
+    with BN folded, ``2 * f_i0`` folded into the weights of ``f_i0``, and
+    the ReLU applied.
+
+    The upsampled terms of an output are summed from the lowest resolution
+    up, each upsampled by 2 onto the next (1x1 convs commute with nearest
+    upsampling): one full-size add per output instead of one per term, on
+    smaller maps. Used when every branch is twice the size of the next;
+    otherwise each term is resized to its output.
+    """
 
     def __init__(self, fuse_layers: nn.ModuleList) -> None:
         super().__init__()
@@ -171,37 +135,40 @@ class DeployFusion(nn.Module):
             layers.append(row)
         self.layers = layers
 
-    def _up_terms(self, i: int, x: Sequence[torch.Tensor], base):
-        """``base + sum_{j > i} up(f_ij(x_j))``."""
+    def _up_terms(
+        self, i: int, x: Sequence[torch.Tensor], base: torch.Tensor, alpha=1
+    ) -> torch.Tensor:
+        """``alpha * base + sum_{j > i} up(f_ij(x_j))``."""
         n = self.num_branches
-        if i == n - 1:
-            return base
-        sizes = [s.shape[-2:] for s in x]
-        chain = all(
-            exact_ratio(sizes[j], sizes[j + 1]) == (2, 2)
+        sizes = [size_of(s) for s in x]
+        halving = all(
+            (2 * sizes[j + 1][0], 2 * sizes[j + 1][1]) == sizes[j]
             for j in range(i, n - 1)
         )
-        if not chain:
+        if not halving:
             for j in range(i + 1, n):
-                base = add_upsampled(base, self.layers[i][j](x[j]))
-            return base
-        acc = self.layers[i][n - 1](x[n - 1])
-        for j in range(n - 2, i, -1):
-            acc = add_upsampled(self.layers[i][j](x[j]), acc)
-        return add_upsampled(base, acc)
+                up = resize(self.layers[i][j](x[j]), sizes[i])
+                base, alpha = torch.add(up, base, alpha=alpha), 1
+            return base if alpha == 1 else alpha * base
+        acc = None
+        for j in range(n - 1, i, -1):
+            term = self.layers[i][j](x[j])
+            acc = term if acc is None else term + resize(acc, sizes[j])
+        if acc is None:
+            return base if alpha == 1 else alpha * base
+        return torch.add(resize(acc, sizes[i]), base, alpha=alpha)
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         n = self.num_branches
-        y0 = self._up_terms(0, x, x[0] + x[0])
+        y0 = self._up_terms(0, x, x[0], alpha=2)
         out = [y0]
         for i in range(1, n):
             y = self.layers[i][0](y0)
             for j in range(1, i + 1):
                 y = y + (x[i] if j == i else self.layers[i][j](x[j]))
             out.append(self._up_terms(i, x, y))
-        if functional_mode():
-            return [F.relu(y) for y in out]
-        return [y.relu_() for y in out]
+        # In place: every sum is a fresh tensor, read by nothing else.
+        return [F.relu(y, inplace=True) for y in out]
 
 
 class DeployLiteHRModule(nn.Module):
@@ -236,12 +203,14 @@ class DeployLiteHRModule(nn.Module):
 
 
 class DeployIterativeHead(nn.Module):
+    """The iterative head with BN folded (the same low-to-high pass)."""
+
     def __init__(self, head: IterativeHead) -> None:
         super().__init__()
         self.projects = nn.ModuleList(
             [
                 nn.Sequential(
-                    _conv_act(p.depthwise_conv), _conv_act(p.pointwise_conv)
+                    conv_act(p.depthwise_conv), conv_act(p.pointwise_conv)
                 )
                 for p in head.projects
             ]

@@ -4,7 +4,6 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -54,37 +53,7 @@ def fold_conv_bn(
     with torch.no_grad():
         folded.weight.copy_(weight * scale)
         folded.bias.copy_(bias * scale)
-    return _pointwise(folded)
-
-
-class PointwiseConv(nn.Conv2d):
-    """A 1x1 stride-1 conv that runs as one matrix product on
-    channels-last inputs (no layout conversion, no im2col); elsewhere, and
-    while tracing or compiling, an ordinary conv."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (
-            x.dim() == 4
-            and x.is_contiguous(memory_format=torch.channels_last)
-            and not (torch.jit.is_tracing() or torch.compiler.is_compiling())
-        ):
-            out = F.linear(
-                x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias
-            )
-            return out.permute(0, 3, 1, 2)
-        return super().forward(x)
-
-
-def _pointwise(conv: nn.Conv2d) -> nn.Conv2d:
-    if (
-        conv.kernel_size != (1, 1)
-        or conv.stride != (1, 1)
-        or conv.padding != (0, 0)
-        or conv.groups != 1
-    ):
-        return conv
-    conv.__class__ = PointwiseConv
-    return conv
+    return folded
 
 
 def fold_conv_module(module: ConvModule) -> Tuple[nn.Conv2d, Optional[str]]:
@@ -152,3 +121,41 @@ def fold_sequential(seq: nn.Module, scale: float = 1.0) -> nn.Sequential:
             layers[-1].weight.mul_(scale)
             layers[-1].bias.mul_(scale)
     return nn.Sequential(*layers)
+
+
+def conv_act(module: ConvModule) -> nn.Sequential:
+    """An mmcv ``ConvModule`` as its folded conv and its activation."""
+    conv, act = fold_conv_module(module)
+    if act == 'relu':
+        return nn.Sequential(conv, nn.ReLU())
+    if act == 'sigmoid':
+        return nn.Sequential(conv, nn.Sigmoid())
+    return nn.Sequential(conv)
+
+
+def block_diagonal(parts: List[nn.Sequential]) -> nn.Sequential:
+    """One 1x1 conv (and the common activation) doing the work of several
+    1x1 convs on consecutive channel groups of its input."""
+    convs = [p[0] for p in parts]
+    acts = {type(p[1]) if len(p) > 1 else None for p in parts}
+    if len(acts) != 1 or any(c.kernel_size != (1, 1) for c in convs):
+        raise ValueError(
+            'block_diagonal: expected 1x1 convs with one activation'
+        )
+    c_in = sum(c.in_channels for c in convs)
+    c_out = sum(c.out_channels for c in convs)
+    like = convs[0].weight
+    merged = nn.Conv2d(
+        c_in, c_out, 1, bias=True, device=like.device, dtype=like.dtype
+    )
+    with torch.no_grad():
+        merged.weight.zero_()
+        i = o = 0
+        for c in convs:
+            merged.weight[o : o + c.out_channels, i : i + c.in_channels] = (
+                c.weight
+            )
+            merged.bias[o : o + c.out_channels] = c.bias
+            i, o = i + c.in_channels, o + c.out_channels
+    act = acts.pop()
+    return nn.Sequential(merged) if act is None else nn.Sequential(merged, act())

@@ -1,16 +1,19 @@
 """ONNX export of a Lite-HRNet model in deploy form, checked against ONNX
 Runtime.
 
-The backbone is switched to its deploy form first, so the graph has no
-BatchNorm and no adaptive pooling with a computed output size (the cause
-of the export failures reported for the official code and mmpose's port):
-the cross-resolution pooling is a fixed-kernel ``AveragePool`` when the
-branch sizes divide, and a product with constant pooling matrices when they
-do not. The batch axis is dynamic; H and W are fixed by the export.
+The backbones are switched to their deploy form first. The export is
+static by default: batch, height and width are fixed, so the graph holds
+the network's compute and no shape arithmetic (a dynamic batch axis turned
+every resize, split and shuffle into thousands of Shape, Gather, Slice and
+Concat nodes that ONNX Runtime and OpenVINO run one by one). The graph has
+no BatchNormalization and no adaptive pooling with a computed output size
+(the cause of the export failures reported for the official code and
+mmpose's port).
 """
 
+import json
 import warnings
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -19,21 +22,23 @@ import torch.nn as nn
 from .switch import switch_to_deploy
 
 
-def _flatten(out) -> List[torch.Tensor]:
+def flatten_outputs(out) -> List[torch.Tensor]:
     if isinstance(out, torch.Tensor):
         return [out]
     flat = []
     for o in out:
-        flat.extend(_flatten(o))
+        flat.extend(flatten_outputs(o))
     return flat
 
 
-def _switch_backbones(model: nn.Module, channels_last: bool) -> int:
+def switch_backbones(model: nn.Module) -> int:
+    """Switch every Lite-HRNet backbone inside ``model`` to its deploy
+    form; returns how many there were."""
     from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
 
     found = [m for m in model.modules() if isinstance(m, LiteHRNet)]
     for m in found:
-        switch_to_deploy(m, channels_last=channels_last)
+        switch_to_deploy(m)
     return len(found)
 
 
@@ -41,13 +46,15 @@ def export_onnx(
     model: nn.Module,
     shape: Sequence[int],
     file: str,
+    batch: int = 1,
+    dynamic_batch: bool = False,
     opset: int = 17,
     check: bool = True,
-    check_batch: int = 2,
     seed: int = 0,
+    metadata: Optional[Dict[str, object]] = None,
 ) -> Optional[float]:
     """Export ``model`` (its Lite-HRNet backbones switched to deploy form, in
-    place) for (N, 3, H, W) inputs with a dynamic N.
+    place) for (batch, 3, H, W) inputs.
 
     Args:
         model (nn.Module): ``image -> output(s)``, e.g. a
@@ -55,10 +62,14 @@ def export_onnx(
             :class:`~litehrnet_mm.analysis.models.HostModel`.
         shape (Sequence[int]): ``(H, W)``.
         file (str): Where to write the ``.onnx`` file.
+        batch (int): The batch size of the static graph. Defaults to 1.
+        dynamic_batch (bool): Leave the batch axis free instead (slower:
+            the graph then computes shapes at run time).
         opset (int): ONNX opset. Defaults to 17.
-        check (bool): Compare ONNX Runtime with PyTorch on a batch of
-            ``check_batch`` random images (another batch size than the one
-            traced, so the dynamic axis is exercised).
+        check (bool): Compare ONNX Runtime with PyTorch on random images.
+        metadata (dict, optional): Stored in the model's metadata as JSON
+            under the key ``litehrnet_mm`` (what the inference tool needs
+            to pre- and post-process images).
 
     Returns:
         float or None: The largest absolute difference over all outputs
@@ -66,21 +77,27 @@ def export_onnx(
     """
     import onnx
 
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f'export_onnx: batch={batch!r}; expected an int >= 1')
     model.eval()
-    if not _switch_backbones(model, channels_last=False):
+    if not switch_backbones(model):
         raise TypeError(
             'export_onnx: the model has no LiteHRNet backbone to switch '
             'to deploy form'
         )
     height, width = int(shape[0]), int(shape[1])
     gen = torch.Generator().manual_seed(seed)
-    dummy = torch.rand(1, 3, height, width, generator=gen)
+    dummy = torch.rand(batch, 3, height, width, generator=gen)
     with torch.no_grad():
-        num_outputs = len(_flatten(model(dummy)))
+        num_outputs = len(flatten_outputs(model(dummy)))
     output_names = [f'output{i}' for i in range(num_outputs)]
-    dynamic_axes = {name: {0: 'batch'} for name in ['input'] + output_names}
+    dynamic_axes = (
+        {name: {0: 'batch'} for name in ['input'] + output_names}
+        if dynamic_batch
+        else None
+    )
     with torch.no_grad(), warnings.catch_warnings():
-        # Sizes turned into constants are intended: H and W are fixed.
+        # Sizes turned into constants are intended: the shapes are fixed.
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
         torch.onnx.export(
             model,
@@ -94,52 +111,65 @@ def export_onnx(
             dynamo=False,
         )
     graph = onnx.load(file)
+    if metadata is not None:
+        entry = graph.metadata_props.add()
+        entry.key = 'litehrnet_mm'
+        entry.value = json.dumps(metadata)
+        onnx.save(graph, file)
     onnx.checker.check_model(graph)
     ops = {node.op_type for node in graph.graph.node}
     if 'BatchNormalization' in ops:
         raise RuntimeError('export_onnx: BatchNormalization left in graph')
     if not check:
         return None
+    check_batch = 2 if dynamic_batch else batch
     return check_onnx(model, file, (height, width), check_batch, seed + 1)
 
 
-def ort_session(file: str, threads: Optional[int] = None):
-    import onnxruntime as ort
+def read_metadata(file: str) -> Dict[str, object]:
+    """The ``litehrnet_mm`` metadata that :func:`export_onnx` stored."""
+    import onnx
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = (
-        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    )
-    if threads is not None:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    return ort.InferenceSession(
-        file, options, providers=['CPUExecutionProvider']
-    )
+    graph = onnx.load(file, load_external_data=False)
+    for entry in graph.metadata_props:
+        if entry.key == 'litehrnet_mm':
+            return json.loads(entry.value)
+    return {}
 
 
 def check_onnx(
     model: nn.Module,
     file: str,
     shape: Sequence[int],
-    batch: int = 2,
+    batch: int = 1,
     seed: int = 1,
 ) -> float:
     """Largest absolute difference between ONNX Runtime and ``model``."""
+    from .runtimes import OrtRuntime
+
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 3, int(shape[0]), int(shape[1]), generator=gen)
     with torch.no_grad():
-        expected = _flatten(model(x))
-    got = ort_session(file).run(None, {'input': x.numpy()})
+        expected = flatten_outputs(model(x))
+    got = OrtRuntime(file)(x.numpy())
+    return max_abs_diff(got, [e.numpy() for e in expected])
+
+
+def max_abs_diff(
+    got: Sequence[np.ndarray], expected: Sequence[np.ndarray]
+) -> float:
+    """Largest absolute difference between two lists of outputs, which must
+    have the same number and shapes."""
     if len(got) != len(expected):
         raise RuntimeError(
-            f'check_onnx: {len(got)} ONNX outputs, {len(expected)} expected'
+            f'{len(got)} outputs where {len(expected)} were expected'
         )
     diff = 0.0
     for g, e in zip(got, expected):
         if tuple(g.shape) != tuple(e.shape):
             raise RuntimeError(
-                f'check_onnx: ONNX output {g.shape}, expected {tuple(e.shape)}'
+                f'an output of shape {tuple(g.shape)} where '
+                f'{tuple(e.shape)} was expected'
             )
-        diff = max(diff, float(np.abs(g - e.numpy()).max()))
+        diff = max(diff, float(np.abs(g - e).max()))
     return diff

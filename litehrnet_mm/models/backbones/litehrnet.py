@@ -355,11 +355,11 @@ class LiteHRNet(BaseModule):
                     m.eval()
         return self
 
-    def switch_to_deploy(self, channels_last: bool = True) -> 'LiteHRNet':
+    def switch_to_deploy(self) -> 'LiteHRNet':
         """Rebuild the network in place for fast inference (BN folded, the
         fusion's repeated term computed once, channels-last, exportable
         pooling); see :func:`litehrnet_mm.deploy.switch_to_deploy`.
         Returns ``self``, in eval mode and for inference only."""
         from litehrnet_mm.deploy import switch_to_deploy
 
-        return switch_to_deploy(self, channels_last=channels_last)
+        return switch_to_deploy(self)

@@ -32,10 +32,11 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from litehrnet_mm.utils.typing import ConfigType, OptConfigType
+
+from .resize import resize
 
 
 class ResizeNearest(nn.Module):
@@ -43,7 +44,7 @@ class ResizeNearest(nn.Module):
     breaks on inputs that are not multiples of the branch strides)."""
 
     def forward(self, x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-        return F.interpolate(x, size=size, mode='nearest')
+        return resize(x, size)
 
 
 class FuseUp(nn.Sequential):

@@ -9,11 +9,12 @@ from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import DepthwiseSeparableConvModule
 from mmengine.model import BaseModule
 
 from litehrnet_mm.utils.typing import ConfigType, OptMultiConfig
+
+from .resize import resize, size_of
 
 
 class IterativeHead(BaseModule):
@@ -68,12 +69,7 @@ def refine_low_to_high(
     below = None
     for s, project in zip(x[::-1], projects):
         if below is not None:
-            s = s + F.interpolate(
-                below,
-                size=s.shape[-2:],
-                mode='bilinear',
-                align_corners=True,
-            )
+            s = s + resize(below, size_of(s), mode='bilinear')
         below = project(s)
         out.append(below)
     return out[::-1]
