@@ -25,6 +25,8 @@ from typing import Any, List
 import numpy as np
 import torch
 
+from .errors import CheckpointError
+
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` for unpickling, limited to HistoryBuffer's statistics."""
@@ -87,10 +89,6 @@ def allow_mmengine_checkpoints() -> None:
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is not None:  # torch < 2.4 loads them anyway
         add_safe_globals(mmengine_checkpoint_types())
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be used, with the path and the reason."""
 
 
 # Where the local loader records the file a state dict came from: in every
