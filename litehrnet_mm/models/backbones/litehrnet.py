@@ -181,8 +181,6 @@ class LiteHRNet(BaseModule):
         if self.with_head:
             self.head_layer = IterativeHead(channels, norm_cfg=norm_cfg)
             channels = list(self.head_layer.out_channels)
-        #: Channels of every branch at the output, returned or not.
-        self.branch_channels: Tuple[int, ...] = tuple(channels)
         self.out_channels: Tuple[int, ...] = tuple(
             channels[i] for i in self.out_indices
         )
