@@ -8,10 +8,18 @@ neither mmpose nor mmseg.
 """
 
 from .checkpoint import allow_mmengine_checkpoints, register_checkpoint_loader
+from .errors import CheckpointError, DatasetError, LiteHRNetError
 from .models import LiteHRNet
 from .version import __version__
 
 allow_mmengine_checkpoints()
 register_checkpoint_loader()
 
-__all__ = ['LiteHRNet', '__version__', 'allow_mmengine_checkpoints']
+__all__ = [
+    'CheckpointError',
+    'DatasetError',
+    'LiteHRNet',
+    'LiteHRNetError',
+    '__version__',
+    'allow_mmengine_checkpoints',
+]

@@ -25,6 +25,9 @@ from typing import Any, List
 import numpy as np
 import torch
 
+from .errors import CheckpointError
+from .models.backbones.state_dict_check import _SOURCE_KEY
+
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` for unpickling, limited to HistoryBuffer's statistics."""
@@ -89,18 +92,6 @@ def allow_mmengine_checkpoints() -> None:
         add_safe_globals(mmengine_checkpoint_types())
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be used, with the path and the reason."""
-
-
-# Where the local loader records the file a state dict came from: in every
-# entry of the state dict's ``_metadata`` (one per module, which torch and
-# mmengine carry through key renaming and copies and hand to each module's
-# load_state_dict pre-hooks), so that a state dict that does not fit the
-# model is reported with its file.
-_SOURCE_KEY = 'litehrnet_mm.source'
-
-
 def load_local_checkpoint(filename: str, map_location=None) -> Any:
     """mmengine's loader for local paths, with errors that name the file.
 
@@ -161,85 +152,3 @@ def register_checkpoint_loader() -> None:
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True
     )
-
-
-def check_state_dict_fits(
-    model: torch.nn.Module,
-    state_dict: dict,
-    prefix: str,
-    local_metadata: dict,
-    *_,
-) -> None:
-    """Refuse a state dict that holds another architecture than ``model``.
-
-    It applies when the state dict holds at least one of the model's
-    parameters under ``prefix``: then every parameter of the model must be
-    there with its shape, and no other parameter of the same layers may be
-    (a Lite-HRNet-30 checkpoint holds every key of Lite-HRNet-18 with the
-    right shape, plus more modules). Anything else would load partly and
-    leave the rest random, whatever ``strict`` says. A load_state_dict
-    pre-hook of the backbone (the trailing hook arguments are unused). The
-    error names the
-    file (when read by :func:`load_local_checkpoint`), the keys, and the
-    preset the checkpoint fits, if any.
-    """
-    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    theirs = {
-        k[len(prefix) :]: tuple(v.shape)
-        for k, v in state_dict.items()
-        if k.startswith(prefix)
-        and hasattr(v, 'shape')
-        and k[len(prefix) :].split('.')[0] in model._modules
-    }
-    if not set(own) & set(theirs) or own == theirs:
-        return
-    problems = []
-    wrong = [k for k in own if k in theirs and theirs[k] != own[k]]
-    if wrong:
-        problems.append(
-            f'{len(wrong)} with other shapes ('
-            + '; '.join(
-                f'{prefix}{k}: checkpoint {theirs[k]} vs model {own[k]}'
-                for k in wrong[:2]
-            )
-            + ')'
-        )
-    for what, keys in (
-        ('missing', [k for k in own if k not in theirs]),
-        ('unexpected', [k for k in theirs if k not in own]),
-    ):
-        if keys:
-            problems.append(
-                f'{len(keys)} {what} ('
-                + ', '.join(prefix + k for k in keys[:3])
-                + (', ...' if len(keys) > 3 else '')
-                + ')'
-            )
-    source = local_metadata.get(_SOURCE_KEY, 'the state dict')
-    raise CheckpointError(
-        f'checkpoint {source} does not fit this {type(model).__name__} '
-        f'({_describe(model)}): its tensors under {prefix!r}: '
-        f'{"; ".join(problems)}.{_fitting_preset(theirs)}'
-    )
-
-
-def _describe(model: torch.nn.Module) -> str:
-    arch = getattr(model, 'arch', None)
-    return f'arch={arch!r}' if arch else 'custom extra'
-
-
-def _fitting_preset(theirs: dict) -> str:
-    from litehrnet_mm.models.backbones.arch import ARCH_ZOO
-    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
-
-    for arch in ARCH_ZOO:
-        for with_head in (True, False):
-            model = LiteHRNet(arch=arch, with_head=with_head, init_cfg=None)
-            if theirs == {
-                k: tuple(v.shape) for k, v in model.state_dict().items()
-            }:
-                return (
-                    f' It fits arch={arch!r}, with_head={with_head}: '
-                    'build the backbone with that.'
-                )
-    return ' It fits none of the presets.'

@@ -1,7 +1,8 @@
-"""Complexity report and benchmark of Lite-HRNet models."""
+"""Complexity report, random weights and benchmark of Lite-HRNet models."""
 
 from .complexity import complexity, conv_macs, official_flops
 from .models import PoseModel, build_from_config, build_preset
+from .weights import random_weights_
 
 __all__ = [
     'PoseModel',
@@ -10,4 +11,5 @@ __all__ = [
     'complexity',
     'conv_macs',
     'official_flops',
+    'random_weights_',
 ]

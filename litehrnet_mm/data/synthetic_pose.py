@@ -30,6 +30,8 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from litehrnet_mm.errors import DatasetError
+
 __all__ = [
     'KEYPOINT_NAMES',
     'SKELETON',
@@ -439,7 +441,8 @@ def check_coco_keypoints_file(
     ann_file: str, img_dir: Optional[str] = None
 ) -> dict:
     """Load a COCO person-keypoints file and check what the pose configs
-    rely on; raise ``ValueError`` naming the file at the first problem.
+    rely on; raise :class:`~litehrnet_mm.errors.DatasetError` naming the
+    file at the first problem (``FileNotFoundError`` when it is missing).
 
     Returns the loaded dict.
     """
@@ -449,12 +452,12 @@ def check_coco_keypoints_file(
         with open(ann_file) as f:
             data = json.load(f)
     except (OSError, ValueError) as err:
-        raise ValueError(
+        raise DatasetError(
             f'{ann_file}: not a readable JSON file ({err})'
         ) from err
 
     def fail(msg: str):
-        raise ValueError(f'{ann_file}: {msg}')
+        raise DatasetError(f'{ann_file}: {msg}')
 
     if not isinstance(data, dict):
         fail('expected a COCO dict with images, annotations, categories')

@@ -39,6 +39,8 @@ from typing import Dict, Sequence, Tuple
 import cv2
 import numpy as np
 
+from litehrnet_mm.errors import DatasetError
+
 CLASSES: Tuple[str, ...] = (
     'background',
     'disc',
@@ -56,10 +58,6 @@ PALETTE: Tuple[Tuple[int, int, int], ...] = (
     (245, 130, 48),
 )
 SPLITS: Tuple[str, ...] = ('train', 'val')
-
-
-class SegDatasetError(ValueError):
-    """A dataset folder that is missing, empty or malformed."""
 
 
 def _shape_mask(
@@ -184,7 +182,7 @@ def generate_seg_dataset(
     same names are overwritten). The same arguments give the same files.
     Returns the number of images per split."""
     if osp.exists(root) and not osp.isdir(root):
-        raise SegDatasetError(f'{root}: exists and is not a folder')
+        raise DatasetError(f'{root}: exists and is not a folder')
     counts = {'train': num_train, 'val': num_val}
     for split, n in counts.items():
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -213,7 +211,7 @@ def generate_seg_dataset(
                 (osp.join(ann_dir, name), label_map),
             ):
                 if not cv2.imwrite(path, array):
-                    raise SegDatasetError(f'{path}: could not be written')
+                    raise DatasetError(f'{path}: could not be written')
     return counts
 
 
@@ -224,40 +222,40 @@ def check_seg_dataset(
 ) -> Dict[str, int]:
     """Check a dataset in the layout above: every split has images, every
     image a readable label map of the same size with labels below
-    ``num_classes``. Raises :class:`SegDatasetError` naming the first
+    ``num_classes``. Raises :class:`DatasetError` naming the first
     offending path; returns the number of images per split."""
     if not osp.isdir(root):
-        raise SegDatasetError(f'{root}: dataset folder not found')
+        raise DatasetError(f'{root}: dataset folder not found')
     counts = {}
     for split in splits:
         img_dir = osp.join(root, 'img_dir', split)
         ann_dir = osp.join(root, 'ann_dir', split)
         for folder in (img_dir, ann_dir):
             if not osp.isdir(folder):
-                raise SegDatasetError(f'{folder}: folder not found')
+                raise DatasetError(f'{folder}: folder not found')
         names = sorted(n for n in os.listdir(img_dir) if n.endswith('.png'))
         if not names:
-            raise SegDatasetError(f'{img_dir}: no .png images')
+            raise DatasetError(f'{img_dir}: no .png images')
         for name in names:
             img_path = osp.join(img_dir, name)
             ann_path = osp.join(ann_dir, name)
             img = cv2.imread(img_path, cv2.IMREAD_COLOR)
             if img is None:
-                raise SegDatasetError(f'{img_path}: not a readable image')
+                raise DatasetError(f'{img_path}: not a readable image')
             if not osp.isfile(ann_path):
-                raise SegDatasetError(f'{ann_path}: label map not found')
+                raise DatasetError(f'{ann_path}: label map not found')
             ann = cv2.imread(ann_path, cv2.IMREAD_UNCHANGED)
             if ann is None or ann.ndim != 2:
-                raise SegDatasetError(
+                raise DatasetError(
                     f'{ann_path}: not a readable single-channel label map'
                 )
             if ann.shape != img.shape[:2]:
-                raise SegDatasetError(
+                raise DatasetError(
                     f'{ann_path}: size {ann.shape} differs from its image '
                     f'{img.shape[:2]}'
                 )
             if int(ann.max()) >= num_classes:
-                raise SegDatasetError(
+                raise DatasetError(
                     f'{ann_path}: label {int(ann.max())} out of range '
                     f'(expected 0..{num_classes - 1})'
                 )

@@ -10,10 +10,6 @@ import os.path as osp
 from typing import Iterable, Optional
 
 
-class DatasetError(ValueError):
-    """A data folder or annotation file that cannot be used."""
-
-
 def require_file(path: str, what: str, hint: str = '') -> None:
     """Raise ``FileNotFoundError`` naming ``path`` unless it is a file."""
     if osp.isfile(path):

@@ -7,9 +7,10 @@ malformed annotation or detection file gets one error naming the path.
 
 from typing import List, Tuple
 
+from litehrnet_mm.errors import DatasetError
 from litehrnet_mm.registry import DATASETS
 
-from .checks import DatasetError, require_dir, require_file, require_images
+from .checks import require_dir, require_file, require_images
 
 try:
     from mmpose.datasets import CocoDataset as _CocoDataset

@@ -10,9 +10,10 @@ file names.
 import os.path as osp
 from typing import List
 
+from litehrnet_mm.errors import DatasetError
 from litehrnet_mm.registry import DATASETS
 
-from .checks import DatasetError, require_dir
+from .checks import require_dir
 
 try:
     from mmseg.datasets import ADE20KDataset as _ADE20KDataset

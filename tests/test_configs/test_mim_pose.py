@@ -214,11 +214,11 @@ def test_inferencer_draws_the_skeleton(tiny_run, tmp_path):
     from mmengine.runner import save_checkpoint
     from mmpose.registry import MODELS
 
-    from ..conftest import randomize_
+    from litehrnet_mm.analysis.weights import random_weights_
 
     cfg = Config.fromfile(str(COCO_CONFIG))
     init_default_scope('mmpose')
-    model = randomize_(MODELS.build(cfg.model), seed=0)
+    model = random_weights_(MODELS.build(cfg.model), seed=0)
     checkpoint = tmp_path / 'random.pth'
     save_checkpoint(dict(state_dict=model.state_dict()), str(checkpoint))
     photo = _photo(tiny_run)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from litehrnet_mm import DatasetError
 from litehrnet_mm.data.synthetic_pose import (
     KEYPOINT_NAMES,
     check_coco_keypoints_file,
@@ -108,11 +109,11 @@ def test_checker_names_the_bad_file(tmp_path):
         check_coco_keypoints_file(str(missing))
     broken = tmp_path / 'broken.json'
     broken.write_text('{"images": [')
-    with pytest.raises(ValueError, match=str(broken)):
+    with pytest.raises(DatasetError, match=str(broken)):
         check_coco_keypoints_file(str(broken))
     wrong = tmp_path / 'wrong.json'
     wrong.write_text(json.dumps({'images': []}))
-    with pytest.raises(ValueError, match=str(wrong)):
+    with pytest.raises(DatasetError, match=str(wrong)):
         check_coco_keypoints_file(str(wrong))
     outside = tmp_path / 'outside.json'
     kp = [0.0] * 51
@@ -128,7 +129,7 @@ def test_checker_names_the_bad_file(tmp_path):
             )
         )
     )
-    with pytest.raises(ValueError, match='outside'):
+    with pytest.raises(DatasetError, match='outside'):
         check_coco_keypoints_file(str(outside))
 
 

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from litehrnet_mm import DatasetError
 from litehrnet_mm.data.synthetic_seg import (
     CLASSES,
-    SegDatasetError,
     check_seg_dataset,
     generate_seg_dataset,
     make_sample,
@@ -78,7 +78,7 @@ def test_objects_are_textured_not_flat():
 
 def test_missing_folder_is_named(tmp_path):
     missing = tmp_path / 'nowhere'
-    with pytest.raises(SegDatasetError, match=str(missing)):
+    with pytest.raises(DatasetError, match=str(missing)):
         check_seg_dataset(str(missing))
 
 
@@ -86,7 +86,7 @@ def test_empty_folder_is_named(tmp_path):
     (tmp_path / 'img_dir' / 'train').mkdir(parents=True)
     (tmp_path / 'ann_dir' / 'train').mkdir(parents=True)
     with pytest.raises(
-        SegDatasetError, match=f'{tmp_path / "img_dir" / "train"}: no .png'
+        DatasetError, match=f'{tmp_path / "img_dir" / "train"}: no .png'
     ):
         check_seg_dataset(str(tmp_path), splits=('train',))
 
@@ -96,28 +96,28 @@ def test_malformed_files_are_named(dataset, tmp_path):
     generate_seg_dataset(str(root), 2, 2, size=(48, 48))
     bad_img = root / 'img_dir' / 'val' / '00001.png'
     bad_img.write_bytes(b'not a png')
-    with pytest.raises(SegDatasetError, match=f'{bad_img}: not a readable'):
+    with pytest.raises(DatasetError, match=f'{bad_img}: not a readable'):
         check_seg_dataset(str(root))
 
     generate_seg_dataset(str(root), 2, 2, size=(48, 48))
     ann = root / 'ann_dir' / 'train' / '00000.png'
     cv2.imwrite(str(ann), np.full((48, 48), 9, np.uint8))
-    with pytest.raises(SegDatasetError, match=f'{ann}: label 9 out of'):
+    with pytest.raises(DatasetError, match=f'{ann}: label 9 out of'):
         check_seg_dataset(str(root))
 
     cv2.imwrite(str(ann), np.zeros((40, 48), np.uint8))
-    with pytest.raises(SegDatasetError, match=f'{ann}: size'):
+    with pytest.raises(DatasetError, match=f'{ann}: size'):
         check_seg_dataset(str(root))
 
     ann.unlink()
-    with pytest.raises(SegDatasetError, match=f'{ann}: label map not'):
+    with pytest.raises(DatasetError, match=f'{ann}: label map not'):
         check_seg_dataset(str(root))
 
 
 def test_bad_arguments(tmp_path):
     a_file = tmp_path / 'file'
     a_file.write_text('')
-    with pytest.raises(SegDatasetError, match=f'{a_file}: exists and is'):
+    with pytest.raises(DatasetError, match=f'{a_file}: exists and is'):
         generate_seg_dataset(str(a_file), 1, 1)
     with pytest.raises(ValueError, match='num_val=0'):
         generate_seg_dataset(str(tmp_path / 'd'), 1, 0)

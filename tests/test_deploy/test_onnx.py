@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from litehrnet_mm.analysis.benchmark import realistic_weights_
 from litehrnet_mm.analysis.models import build_preset
+from litehrnet_mm.analysis.weights import random_weights_
 from litehrnet_mm.deploy.onnx import export_onnx, ort_session
 from tests.conftest import REPO
 
@@ -19,7 +19,7 @@ pytest.importorskip('onnxruntime')
 def heatmap_model(shape):
     """Random weights, the head scaled so that heatmaps peak near 1 as
     trained ones do (float32 rounding grows with the outputs)."""
-    model = realistic_weights_(build_preset('18'), shape)
+    model = random_weights_(build_preset('18'), (2, 3, *shape))
     with torch.no_grad():
         peak = model(torch.rand(1, 3, *shape)).abs().max()
         model.final_layer.weight.div_(peak)

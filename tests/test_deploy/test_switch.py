@@ -9,8 +9,8 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from litehrnet_mm import LiteHRNet
-from litehrnet_mm.analysis.benchmark import realistic_weights_
-from tests.conftest import PRESETS, randomize_
+from litehrnet_mm.analysis.weights import random_weights_
+from tests.conftest import PRESETS
 
 # Divisible branch sizes (broadcast and fixed pooling paths) and odd ones
 # (the interpolate and adaptive pooling fallbacks).
@@ -28,7 +28,7 @@ def max_diff(a, b):
 def test_same_function_in_float64(arch, channels_last):
     """In float64 rounding vanishes: what is left would be a wrong
     rewrite."""
-    model = randomize_(LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)))
+    model = random_weights_(LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)))
     model = model.double().eval()
     deployed = copy.deepcopy(model).switch_to_deploy(channels_last)
     for size in SIZES:
@@ -44,7 +44,7 @@ def test_same_function_in_float64(arch, channels_last):
 @pytest.mark.parametrize('arch', ['18', 'naive-18'])
 def test_float32_rounding_only(arch):
     model = LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3))
-    model = realistic_weights_(model, (128, 96))
+    model = random_weights_(model, (2, 3, 128, 96)).eval()
     deployed = copy.deepcopy(model).switch_to_deploy()
     reference = copy.deepcopy(model).double()
     x = torch.rand(1, 3, 256, 192)
@@ -74,7 +74,7 @@ def test_in_place_returns_self_idempotent_and_without_bn():
 def test_traced_form_matches():
     """Tracing (ONNX export) and compiling take the functional code
     path."""
-    model = randomize_(LiteHRNet(arch='18', out_indices=(0, 1, 2, 3)))
+    model = random_weights_(LiteHRNet(arch='18', out_indices=(0, 1, 2, 3)))
     model = model.double().eval()
     deployed = copy.deepcopy(model).switch_to_deploy(channels_last=False)
     for size in [(64, 48), (97, 83)]:

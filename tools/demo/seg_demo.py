@@ -168,10 +168,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     from mmengine.config import Config
 
     from litehrnet_mm.data.synthetic_seg import (
-        SegDatasetError,
         check_seg_dataset,
         generate_seg_dataset,
     )
+    from litehrnet_mm.errors import DatasetError
 
     start = time.perf_counter()
     # The images are generated at the size the config trains on.
@@ -188,7 +188,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         else:
             data_root = osp.abspath(args.data)
         counts = check_seg_dataset(data_root)
-    except SegDatasetError as err:
+    except DatasetError as err:
         raise SystemExit(f'seg demo: {err}') from None
     print(
         f'seg demo: {counts["train"]} training and {counts["val"]} '

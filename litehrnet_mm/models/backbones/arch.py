@@ -25,6 +25,8 @@ import copy
 from numbers import Real
 from typing import Any, Dict, Sequence
 
+from ..blocks.lite_hr_module import MODULE_TYPES
+
 #: Presets (Table 1 and Sec. 4 of the paper). All use the stem
 #: (32, 32, expand 1), 2 blocks per branch, reduce ratio 8 and the
 #: iterative head, as the official configs do.
@@ -52,7 +54,6 @@ STAGE_KEYS = (
     'reduce_ratios',
     'num_channels',
 )
-MODULE_TYPES = ('LITE', 'NAIVE')
 
 
 def arch_to_extra(arch: str) -> Dict[str, Any]:

@@ -17,7 +17,6 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from litehrnet_mm.checkpoint import check_state_dict_fits
 from litehrnet_mm.registry import MODELS
 from litehrnet_mm.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 
@@ -26,6 +25,7 @@ from ..blocks.iterative_head import IterativeHead
 from ..blocks.lite_hr_module import LiteHRModule
 from ..blocks.stem import Stem
 from .arch import ARCH_ZOO, arch_to_extra, check_extra
+from .state_dict_check import check_state_dict_fits
 
 
 @MODELS.register_module()
@@ -181,8 +181,6 @@ class LiteHRNet(BaseModule):
         if self.with_head:
             self.head_layer = IterativeHead(channels, norm_cfg=norm_cfg)
             channels = list(self.head_layer.out_channels)
-        #: Channels of every branch at the output, returned or not.
-        self.branch_channels: Tuple[int, ...] = tuple(channels)
         self.out_channels: Tuple[int, ...] = tuple(
             channels[i] for i in self.out_indices
         )
@@ -191,7 +189,8 @@ class LiteHRNet(BaseModule):
         )
         self._freeze_stages()
         # A checkpoint of another architecture gets one clear error naming
-        # the file and the keys, instead of loading partly.
+        # the file and the keys, instead of loading partly; strict=False
+        # loads what fits and names the rest (see state_dict_check).
         self._register_load_state_dict_pre_hook(
             check_state_dict_fits, with_module=True
         )

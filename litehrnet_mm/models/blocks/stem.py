@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 
 from litehrnet_mm.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 
-from .checkpoint import maybe_checkpoint
+from .activation_checkpoint import maybe_checkpoint
 from .shuffle import channel_shuffle
 
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from litehrnet_mm import LiteHRNet
+from litehrnet_mm.analysis.weights import random_weights_
 from litehrnet_mm.models.backbones.arch import arch_to_extra
-from tests.conftest import PRESETS, randomize_
+from tests.conftest import PRESETS
 
 mmpose_backbones = pytest.importorskip('mmpose.models.backbones')
 
@@ -44,7 +45,7 @@ def test_state_dicts_load_both_ways_strictly(arch):
 @pytest.mark.parametrize('arch', PRESETS)
 def test_outputs_equal_the_port(arch):
     torch.manual_seed(0)
-    port = randomize_(port_of(arch, training=False))
+    port = random_weights_(port_of(arch, training=False))
     ours = LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)).eval()
     ours.load_state_dict(port.state_dict())
     seen = capture_branches(port)
@@ -65,7 +66,7 @@ def test_outputs_equal_the_port(arch):
 @pytest.mark.parametrize('arch', ['18', 'naive-18'])
 def test_training_step_equals_the_port(arch):
     """Same batch-statistics outputs and the same gradients in train mode."""
-    port = randomize_(port_of(arch))
+    port = random_weights_(port_of(arch))
     ours = LiteHRNet(arch=arch).train()
     ours.load_state_dict(port.state_dict())
     x = torch.randn(2, 3, 128, 96)
@@ -148,7 +149,7 @@ def test_port_fails_where_we_do_not():
 
 def test_with_cp_same_gradients_and_statistics():
     torch.manual_seed(0)
-    plain = randomize_(LiteHRNet(arch='18', out_indices=(0, 3))).train()
+    plain = random_weights_(LiteHRNet(arch='18', out_indices=(0, 3))).train()
     cp = LiteHRNet(arch='18', out_indices=(0, 3), with_cp=True).train()
     cp.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 64, 64)
@@ -214,7 +215,7 @@ def test_norm_eval():
 
 
 def test_pretrained_init_cfg_with_prefix(tmp_path):
-    source = randomize_(LiteHRNet(arch='18'))
+    source = random_weights_(LiteHRNet(arch='18'))
     state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
     state['head.final_layer.weight'] = torch.zeros(17, 40, 1, 1)
     path = tmp_path / 'full_model.pth'

@@ -1,0 +1,160 @@
+"""What the backbone does with a state dict that does not fit: strict=True
+raises one clear error; strict=False loads what fits and names the rest;
+another preset is refused either way, naming the preset."""
+
+import warnings
+
+import pytest
+import torch
+
+from litehrnet_mm import CheckpointError, LiteHRNet
+from litehrnet_mm.analysis.weights import random_weights_
+
+STEM = 'stem.conv1.conv.weight'
+
+
+class Wrapper(torch.nn.Module):
+    """A pose-like model: the backbone under ``backbone.``."""
+
+    def __init__(self, **backbone):
+        super().__init__()
+        self.backbone = LiteHRNet(**backbone)
+        self.head = torch.nn.Conv2d(40, 17, 1)
+
+
+def reported(model):
+    """The keys torch reports missing when none is given (BN fills in a
+    missing batch counter)."""
+    return {
+        k for k in model.state_dict() if not k.endswith('num_batches_tracked')
+    }
+
+
+def rgb_state_dict():
+    return random_weights_(LiteHRNet(arch='18')).state_dict()
+
+
+def assert_loaded_but(model, state_dict, left_out, prefix=''):
+    own = model.state_dict()
+    for key, value in state_dict.items():
+        if key.startswith(prefix) and key[len(prefix) :] not in left_out:
+            assert torch.equal(own[key[len(prefix) :]], value), key
+
+
+def test_strict_false_loads_all_but_the_stem_and_names_it():
+    source = rgb_state_dict()
+    model = LiteHRNet(arch='18', in_channels=4)
+    initial = model.state_dict()[STEM].clone()
+    with pytest.warns(UserWarning) as record:
+        result = model.load_state_dict(source, strict=False)
+    (message,) = [
+        str(w.message) for w in record if 'loaded partly' in str(w.message)
+    ]
+    assert f'{STEM}: checkpoint (32, 3, 3, 3) vs model (32, 4, 3, 3)' in (
+        message
+    )
+    assert 'strict=False' in message
+    assert result.missing_keys == [STEM]
+    assert result.unexpected_keys == []
+    assert torch.equal(model.state_dict()[STEM], initial)
+    assert_loaded_but(model, source, {STEM})
+    assert STEM in source  # the caller's state dict is left alone
+
+
+def test_strict_true_raises_the_clear_error_and_loads_nothing():
+    model = LiteHRNet(arch='18', in_channels=4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(CheckpointError) as info:
+        model.load_state_dict(rgb_state_dict())
+    message = str(info.value)
+    assert message.startswith('checkpoint the state dict does not fit')
+    assert f'1 with other shapes ({STEM}: checkpoint (32, 3, 3, 3)' in message
+    assert 'With strict=False what fits is loaded' in message
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+@pytest.mark.parametrize('strict', [False, True])
+def test_through_mmengine_load_checkpoint(tmp_path, strict):
+    from mmengine.runner import load_checkpoint
+
+    source = Wrapper(arch='18')
+    random_weights_(source)
+    path = tmp_path / 'rgb.pth'
+    torch.save({'state_dict': source.state_dict(), 'meta': {}}, path)
+    model = Wrapper(arch='18', in_channels=4)
+    if strict:
+        with pytest.raises(CheckpointError, match=f'checkpoint {path}'):
+            load_checkpoint(model, str(path), strict=True)
+        return
+    with pytest.warns(UserWarning, match=f'backbone.{STEM}: checkpoint'):
+        load_checkpoint(model, str(path), strict=False)
+    assert_loaded_but(model, source.state_dict(), {f'backbone.{STEM}'})
+
+
+def test_pretrained_init_cfg_loads_what_fits(tmp_path):
+    """mmengine's Pretrained init loads with strict=False."""
+    state = {f'backbone.{k}': v for k, v in rgb_state_dict().items()}
+    path = tmp_path / 'rgb.pth'
+    torch.save({'state_dict': state}, path)
+    model = LiteHRNet(
+        arch='18',
+        in_channels=4,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), prefix='backbone.'
+        ),
+    )
+    with pytest.warns(UserWarning, match=STEM):
+        model.init_weights()
+    assert_loaded_but(model, state, {STEM}, prefix='backbone.')
+
+
+def test_a_partial_checkpoint_loads_under_strict_false():
+    stem_only = {k: v for k, v in rgb_state_dict().items() if 'stem' in k}
+    model = LiteHRNet(arch='18')
+    with pytest.warns(UserWarning, match='missing'):
+        result = model.load_state_dict(stem_only, strict=False)
+    assert set(result.missing_keys) == reported(model) - set(stem_only)
+    assert_loaded_but(model, stem_only, set())
+    with pytest.raises(CheckpointError, match='missing'):
+        model.load_state_dict(stem_only)
+
+
+@pytest.mark.parametrize(
+    'saved, loaded, hint',
+    [
+        (
+            dict(arch='30'),
+            dict(arch='18'),
+            "It fits arch='30', with_head=True",
+        ),
+        (
+            dict(arch='18'),
+            dict(arch='18', with_head=False),
+            "It fits arch='18', with_head=True",
+        ),
+        (
+            dict(arch='wider-naive-18', in_channels=1),
+            dict(arch='18', in_channels=1),
+            "It has the layers of arch='naive-18', with_head=True",
+        ),
+    ],
+)
+def test_another_preset_is_refused_whatever_strict_says(saved, loaded, hint):
+    state_dict = LiteHRNet(**saved).state_dict()
+    for strict in (False, True):
+        with pytest.raises(CheckpointError, match=hint):
+            LiteHRNet(**loaded).load_state_dict(state_dict, strict=strict)
+
+
+def test_no_key_of_ours_is_left_to_torch():
+    """Weights of another model, or under another prefix: torch reports
+    them as ever; no error or warning of ours."""
+    model = LiteHRNet(arch='18')
+    other = {f'backbone.{k}': v for k, v in model.state_dict().items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        result = model.load_state_dict(other, strict=False)
+    assert set(result.missing_keys) == reported(model)
+    with pytest.raises(RuntimeError, match='Missing key'):
+        model.load_state_dict(other)
