@@ -27,10 +27,12 @@ from .ops import pool_to, shuffle_cat
 
 
 class DeployStem(nn.Module):
-    """The stem with BN folded."""
+    """The stem with BN folded; with ``channels_last`` it turns the input
+    channels-last, so that every conv after it runs in that layout."""
 
-    def __init__(self, stem: Stem) -> None:
+    def __init__(self, stem: Stem, channels_last: bool = False) -> None:
         super().__init__()
+        self.channels_last = channels_last
         self.conv1 = conv_act(stem.conv1)
         self.branch1 = nn.Sequential(*[conv_act(m) for m in stem.branch1])
         self.branch2 = nn.Sequential(
@@ -41,6 +43,8 @@ class DeployStem(nn.Module):
         self.half = self.conv1[0].out_channels // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x1, x2 = self.conv1(x).split([self.half, self.half], dim=1)
         return shuffle_cat(self.branch1(x1), self.branch2(x2))
 

@@ -38,7 +38,7 @@ def switch_backbones(model: nn.Module) -> int:
 
     found = [m for m in model.modules() if isinstance(m, LiteHRNet)]
     for m in found:
-        switch_to_deploy(m)
+        switch_to_deploy(m, channels_last=False)
     return len(found)
 
 

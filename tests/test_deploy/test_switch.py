@@ -89,4 +89,38 @@ def test_leaves_eager_models_alone():
     other = copy.deepcopy(model)
     other.switch_to_deploy()
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
-    assert not getattr(model, 'deploy', False)
+    assert not model.deployed and other.deployed
+
+
+def test_deploy_setting_switches_at_the_first_eval_forward():
+    """``deploy=True`` in a config: the weights load into the eager form,
+    the first forward in eval mode switches, training is refused."""
+    trained = random_weights_(LiteHRNet(arch='18'), (2, 3, 64, 48)).eval()
+    model = LiteHRNet(arch='18', deploy=True)
+    model.load_state_dict(trained.state_dict())
+    assert not model.deployed
+    model.eval()
+    x = torch.rand(1, 3, 64, 48)
+    with torch.no_grad():
+        expected = trained(x)
+        got = model(x)
+    assert model.deployed
+    assert max_diff(got, expected) <= 1e-4 * max(
+        1.0, expected[0].abs().max().item()
+    )
+    with pytest.raises(RuntimeError, match='deploy=False to train'):
+        model.train()
+    with pytest.raises(TypeError, match='deploy=1'):
+        LiteHRNet(deploy=1)
+
+
+def test_deploy_setting_through_a_host_config():
+    """The registry builds ``deploy=True`` from a config dict, and the
+    backbone stays eager while it trains."""
+    from litehrnet_mm.registry import MODELS
+
+    model = MODELS.build(
+        dict(type='litehrnet_mm.LiteHRNet', arch='18', deploy=True)
+    ).train()
+    model(torch.rand(2, 3, 64, 48))
+    assert not model.deployed

@@ -1,26 +1,90 @@
-"""Latency (batch 1), throughput (batch 16) and training-step time of
-Lite-HRNet against mmpose's port, in one process with interleaved rounds.
+"""Speed of Lite-HRNet against mmpose's port and against the models users
+pick instead, on every runtime, in one process.
 
-    python tools/analysis/benchmark.py [--arch 18] [--shape 256 192]
-        [--rounds 40 8] [--train-rounds 6] [--no-compile] [--no-onnx]
-        [--no-train] [--no-infer] [--threads N]
+    python tools/analysis/benchmark.py                  # pose, Lite-HRNet-18
+    python tools/analysis/benchmark.py --arch 30 --no-peers
+    python tools/analysis/benchmark.py --task seg       # 512x1024, batch 1
+    python tools/analysis/benchmark.py --train          # training step
+    python tools/analysis/benchmark.py --profile        # where time goes
 
-Progress goes to stderr; the markdown table (medians, ratios to the port)
-to stdout, headed by the date, the machine and its load.
+Candidates (fp32, the same thread count for every runtime):
+* pose: mmpose's Lite-HRNet port (eager; ONNX Runtime and OpenVINO from its
+  static export), ours eager, ours deployed (``switch_to_deploy``), ours
+  on ONNX Runtime and OpenVINO (``export_onnx``, static shapes); with
+  ``--peers``, mmpose's MobileNetV2 and ShuffleNetV2 SimpleBaselines,
+  RTMPose-t and HRNet-W32, built from mmpose's own configs, eager and
+  from a plain ``torch.onnx`` export of the same batch;
+* seg: our Cityscapes config (backbone and FCN head) eager, deployed,
+  ONNX Runtime and OpenVINO.
+
+Every model has random weights with BN statistics calibrated on inputs of
+the timed distribution (``torch.rand``), its outputs scaled to a peak of 1
+(heatmap scale). Every runtime path is checked against the model's eager
+output first (max abs difference, at most ``--atol``); one that fails is
+reported and not timed. Timing: blocks of consecutive calls after warm-up,
+interleaved over rounds with a pause before each block, medians
+(:mod:`litehrnet_mm.analysis.timing`).
+
+Progress goes to stderr; markdown tables to stdout, headed by the date,
+the machine, its load and the command.
 """
 
 import argparse
+import collections
+import copy
+import json
 import os
 import platform
+import sys
+import tempfile
 import time
+import warnings
+from typing import Callable, Dict, List, Optional, Tuple
 
+import numpy as np
 import torch
+import torch.nn as nn
 
-from litehrnet_mm.analysis.benchmark import format_table, run_benchmark
-from litehrnet_mm.analysis.models import parse_shape
+from litehrnet_mm import LiteHRNet
+from litehrnet_mm.analysis.models import (
+    PoseModel,
+    build_from_config,
+    parse_shape,
+)
+from litehrnet_mm.analysis.timing import time_blocks
+from litehrnet_mm.analysis.weights import random_weights_
+from litehrnet_mm.deploy.onnx import export_onnx, flatten_outputs
+from litehrnet_mm.deploy.runtimes import load_runtime
+from litehrnet_mm.models.backbones.arch import arch_to_extra
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+SEG_CONFIG = os.path.join(
+    REPO,
+    'configs/seg/cityscapes/fcn_litehrnet-{arch}_4xb4-160k_cityscapes-512x1024.py',
+)
+# mmpose's own configs (COCO AP of its published weights).
+PEERS = {
+    'MobileNetV2 SimpleBaseline (64.8)': (
+        'topdown_heatmap/coco/td-hm_mobilenetv2_8xb64-210e_coco-256x192.py'
+    ),
+    'ShuffleNetV2 SimpleBaseline (60.2)': (
+        'topdown_heatmap/coco/td-hm_shufflenetv2_8xb64-210e_coco-256x192.py'
+    ),
+    'RTMPose-t (68.2)': 'rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py',
+    'HRNet-W32 (74.6)': (
+        'topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
+    ),
+}
+PORT_AP = {'18': '64.2', '30': '67.6'}
+OURS_AP = {'18': '64.8', '30': '67.2'}
+RUNTIMES = ('onnxruntime', 'openvino')
 
 
-def machine() -> str:
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def machine(threads: int) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
@@ -30,56 +94,502 @@ def machine() -> str:
                     break
     except OSError:
         pass
+    import onnxruntime
+    import openvino
+
     return (
-        f'{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, '
-        f'{torch.get_num_threads()} threads'
+        f'{cpu}, {os.cpu_count()} cores, {threads} threads; torch '
+        f'{torch.__version__}, onnxruntime {onnxruntime.__version__}, '
+        f'openvino {openvino.__version__.split("-")[0]}'
     )
 
 
-def load() -> str:
+def load_average() -> str:
     try:
         return ' '.join(f'{v:.2f}' for v in os.getloadavg())
     except OSError:
         return 'unknown'
 
 
+class Output(nn.Module):
+    """``model``'s outputs as one flat tuple, scaled to a peak of 1."""
+
+    def __init__(self, model: nn.Module, scale: float = 1.0) -> None:
+        super().__init__()
+        self.model = model
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor):
+        return tuple(o * self.scale for o in flatten_outputs(self.model(x)))
+
+
+def calibrated(model: nn.Module, shape: Tuple[int, int]) -> Output:
+    """Random weights, BN statistics of ``rand`` inputs, peak output 1."""
+    random_weights_(model, (2, 3, *shape))
+    model.eval()
+    with torch.no_grad():
+        x = torch.rand(1, 3, *shape, generator=torch.Generator().manual_seed(1))
+        peak = max(o.abs().max().item() for o in flatten_outputs(model(x)))
+    return Output(model, 1.0 / peak).eval()
+
+
+def port_model(arch: str) -> nn.Module:
+    from mmpose.models.backbones import LiteHRNet as PortLiteHRNet
+
+    backbone = PortLiteHRNet(extra=arch_to_extra(arch))
+    backbone.out_channels = (
+        arch_to_extra(arch)['stages_spec']['num_channels'][-1][0],
+    )
+    return PoseModel(backbone, 17)
+
+
+def peer_model(config: str) -> nn.Module:
+    import mmpose
+
+    root = os.path.join(
+        os.path.dirname(mmpose.__file__), '.mim', 'configs', 'body_2d_keypoint'
+    )
+    return build_from_config(os.path.join(root, config))
+
+
+def plain_export(model: nn.Module, x: torch.Tensor, file: str) -> None:
+    """``torch.onnx.export`` of a model as it is, static shapes."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(
+            model,
+            (x,),
+            file,
+            input_names=['input'],
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+
+class Row:
+    """One (model, path) candidate: a callable on the batch, its check."""
+
+    def __init__(self, model: str, path: str) -> None:
+        self.model, self.path = model, path
+        self.fn: Optional[Callable[[], object]] = None
+        self.diff: Optional[float] = None
+        self.note = ''
+        self.seconds: Dict[int, float] = {}
+
+    @property
+    def name(self) -> str:
+        return f'{self.model} | {self.path}'
+
+
+def runtime_rows(
+    model_name: str,
+    eager: Output,
+    x: torch.Tensor,
+    export: Callable[[str], None],
+    tmp: str,
+    threads: int,
+    atol: float,
+) -> List[Row]:
+    """ONNX Runtime and OpenVINO rows of one exported model, checked."""
+    file = os.path.join(tmp, f'{abs(hash((model_name, x.shape)))}.onnx')
+    rows = [Row(model_name, rt) for rt in RUNTIMES]
+    try:
+        export(file)
+    except Exception as e:  # a model that does not export is a result
+        for row in rows:
+            row.note = f'export fails ({type(e).__name__})'
+        return rows
+    with torch.no_grad():
+        expected = [o.numpy() for o in eager(x)]
+    images = x.numpy()
+    for row in rows:
+        runtime = load_runtime(file, row.path, threads=threads)
+        got = runtime(images)
+        row.diff = max(
+            float(np.abs(g * eager.scale - e).max())
+            for g, e in zip(got, expected)
+        )
+        if row.diff > atol:
+            row.note = f'FAILED check ({row.diff:.1e})'
+            continue
+        row.fn = lambda r=runtime: r(images)
+    return rows
+
+
+def pose_rows(args, batch: int, tmp: str) -> List[Row]:
+    shape = args.shape
+    x = torch.rand(batch, 3, *shape)
+    ours = calibrated(PoseModel(LiteHRNet(arch=args.arch), 17), shape)
+    port = port_model(args.arch)
+    port.load_state_dict(ours.model.state_dict())
+    port = Output(port.eval(), ours.scale)
+    deployed = copy.deepcopy(ours)
+    deployed.model.backbone.switch_to_deploy()
+
+    ours_name = f'ours, Lite-HRNet-{args.arch} ({OURS_AP.get(args.arch, "")})'
+    port_name = (
+        f"mmpose's Lite-HRNet-{args.arch} port "
+        f'({PORT_AP.get(args.arch, "")})'
+    )
+    rows = [Row(port_name, 'eager'), Row(ours_name, 'eager')]
+    rows[0].fn = lambda: port(x)
+    rows[1].fn = lambda: ours(x)
+    deploy_row = Row(ours_name, 'PyTorch, deployed')
+    deploy_row.fn = lambda: deployed(x)
+    rows.append(deploy_row)
+    with torch.no_grad():
+        rows[0].diff = max_diff(port(x), ours(x))
+        deploy_row.diff = max_diff(deployed(x), ours(x))
+    rows += runtime_rows(
+        port_name,
+        port,
+        x,
+        lambda f: plain_export(port.model, x, f),
+        tmp,
+        args.threads,
+        args.atol,
+    )
+    rows += runtime_rows(
+        ours_name,
+        ours,
+        x,
+        lambda f: export_onnx(
+            copy.deepcopy(ours.model), shape, f, batch=batch, check=False
+        ),
+        tmp,
+        args.threads,
+        args.atol,
+    )
+    if args.compile:
+        compiled = torch.compile(copy.deepcopy(deployed))
+        row = Row(ours_name, 'PyTorch, deployed + torch.compile')
+        log('compiling (minutes on 2 cores with a cold cache)')
+        with torch.no_grad():
+            row.diff = max_diff(compiled(x), ours(x))
+        row.fn = lambda: compiled(x)
+        rows.append(row)
+    if args.peers:
+        for name, config in PEERS.items():
+            log(f'building {name}')
+            peer = calibrated(peer_model(config), shape)
+            row = Row(name, 'eager')
+            row.fn = lambda m=peer: m(x)
+            rows.append(row)
+            rows += runtime_rows(
+                name,
+                peer,
+                x,
+                lambda f, m=peer: plain_export(m.model, x, f),
+                tmp,
+                args.threads,
+                args.atol,
+            )
+    return rows
+
+
+def seg_rows(args, batch: int, tmp: str) -> List[Row]:
+    shape = args.shape
+    x = torch.rand(batch, 3, *shape)
+    name = f'ours, FCN Lite-HRNet-{args.arch}, Cityscapes'
+    model = calibrated(build_from_config(SEG_CONFIG.format(arch=args.arch)), shape)
+    deployed = copy.deepcopy(model)
+    deployed.model.backbone.switch_to_deploy()
+    rows = [Row(name, 'eager'), Row(name, 'PyTorch, deployed')]
+    rows[0].fn = lambda: model(x)
+    rows[1].fn = lambda: deployed(x)
+    with torch.no_grad():
+        rows[1].diff = max_diff(deployed(x), model(x))
+    rows += runtime_rows(
+        name,
+        model,
+        x,
+        lambda f: export_onnx(
+            copy.deepcopy(model.model), shape, f, batch=batch, check=False
+        ),
+        tmp,
+        args.threads,
+        args.atol,
+    )
+    return rows
+
+
+def max_diff(a, b) -> float:
+    return max(float((p - q).abs().max()) for p, q in zip(a, b))
+
+
+def train_rows(args) -> List[Row]:
+    """Forward and backward of the port and ours, batch ``--train-batch``."""
+    shape = args.shape
+    batch = args.train_batch
+    x = torch.rand(batch, 3, *shape)
+    target = torch.rand(batch, 17, -(-shape[0] // 4), -(-shape[1] // 4))
+    ours = PoseModel(LiteHRNet(arch=args.arch), 17)
+    random_weights_(ours, (2, 3, *shape))
+    port = port_model(args.arch)
+    port.load_state_dict(ours.state_dict())
+    rows = []
+    for name, model in (
+        (f"mmpose's Lite-HRNet-{args.arch} port", port),
+        (f'ours, Lite-HRNet-{args.arch}', ours),
+    ):
+        model.train()
+
+        def step(m=model):
+            m.zero_grad(set_to_none=True)
+            (m(x) - target).pow(2).mean().backward()
+
+        row = Row(name, f'training step, batch {batch}')
+        row.fn = step
+        rows.append(row)
+    return rows
+
+
+def time_rows(rows: List[Row], batch: int, args) -> None:
+    timed = {r.name: r.fn for r in rows if r.fn is not None}
+    log(f'timing {len(timed)} candidates, batch {batch}')
+    context = torch.no_grad() if batch else torch.enable_grad()
+    with context:
+        results = time_blocks(
+            timed,
+            rounds=args.rounds,
+            block_seconds=args.block_seconds,
+            pause=args.pause,
+            log=log,
+        )
+    for row in rows:
+        if row.name in results:
+            row.seconds[batch] = results[row.name].median
+
+
+def inference_table(rows: List[Row], batches: List[int], base: str) -> str:
+    """Latency at the first batch size, throughput at the others, each
+    with its ratio to ``base`` (the port's eager row, or ours eager)."""
+    reference = next(r for r in rows if r.name == base)
+    header = ['model', 'path', 'max abs diff vs eager']
+    for b in batches:
+        header += (
+            [f'batch {b}: ms', 'x ref']
+            if b == batches[0]
+            else [f'batch {b}: img/s', 'x ref']
+        )
+    lines = [
+        '| ' + ' | '.join(header) + ' |',
+        '| ' + ' | '.join('---' for _ in header) + ' |',
+    ]
+    for row in rows:
+        cells = [row.model, row.path]
+        cells.append('' if row.diff is None else f'{row.diff:.1e}')
+        for b in batches:
+            t = row.seconds.get(b)
+            if t is None:
+                cells += [row.note or '', '']
+                continue
+            ref = reference.seconds.get(b)
+            value = f'{t * 1e3:.1f}' if b == batches[0] else f'{b / t:.0f}'
+            cells += [value, f'{ref / t:.2f}' if ref else '']
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def best_paths(rows: List[Row], batches: List[int]) -> str:
+    """Each model's fastest path at each batch size."""
+    lines = []
+    models = list(dict.fromkeys(r.model for r in rows))
+    for b in batches:
+        parts = []
+        for model in models:
+            timed = [r for r in rows if r.model == model and b in r.seconds]
+            if timed:
+                best = min(timed, key=lambda r: r.seconds[b])
+                t = best.seconds[b]
+                figure = f'{t * 1e3:.1f} ms' if b == batches[0] else (
+                    f'{b / t:.0f} img/s'
+                )
+                parts.append(f'{model}: {figure} ({best.path})')
+        lines.append(f'- batch {b}, best path: ' + '; '.join(parts))
+    return '\n'.join(lines)
+
+
+def profile(args, tmp: str) -> str:
+    """Where the time goes: ONNX Runtime's and OpenVINO's time per op
+    type for our model, static export (and, for comparison, the export
+    with a dynamic batch axis)."""
+    shape = args.shape
+    ours = calibrated(PoseModel(LiteHRNet(arch=args.arch), 17), shape)
+    x = np.random.rand(1, 3, *shape).astype(np.float32)
+    sections = []
+    for label, dynamic in (('static', False), ('dynamic batch', True)):
+        file = os.path.join(tmp, f'profile-{dynamic}.onnx')
+        export_onnx(
+            copy.deepcopy(ours.model),
+            shape,
+            file,
+            dynamic_batch=dynamic,
+            check=False,
+        )
+        import onnx
+
+        nodes = collections.Counter(
+            n.op_type for n in onnx.load(file).graph.node
+        )
+        sections.append(
+            f'ours, {label} export: {sum(nodes.values())} ONNX nodes ('
+            + ', '.join(f'{n} {op}' for op, n in nodes.most_common(8))
+            + ')'
+        )
+        sections.append(ort_profile(file, x, args.threads))
+        if not dynamic:
+            sections.append(openvino_profile(file, x, args.threads))
+    return '\n\n'.join(sections)
+
+
+def _profile_table(title: str, per_op: Dict[str, Tuple[float, int]]) -> str:
+    total = sum(t for t, _ in per_op.values())
+    lines = [
+        f'{title}: {total:.2f} ms per call in the profiled ops',
+        '',
+        '| op | ms per call | share | nodes |',
+        '| --- | --- | --- | --- |',
+    ]
+    for op, (t, n) in sorted(per_op.items(), key=lambda kv: -kv[1][0])[:12]:
+        lines.append(f'| {op} | {t:.2f} | {100 * t / total:.0f}% | {n} |')
+    return '\n'.join(lines)
+
+
+def ort_profile(file: str, x: np.ndarray, threads: int, calls=30) -> str:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = os.path.join(os.path.dirname(file), 'ort')
+    session = ort.InferenceSession(
+        file, options, providers=['CPUExecutionProvider']
+    )
+    name = session.get_inputs()[0].name
+    for _ in range(calls):
+        session.run(None, {name: x})
+    with open(session.end_profiling()) as f:
+        events = json.load(f)
+    per_op: Dict[str, List[float]] = collections.defaultdict(lambda: [0, 0])
+    for e in events:
+        if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'):
+            entry = per_op[e['args']['op_name']]
+            entry[0] += e['dur'] / 1e3 / calls
+            entry[1] += 1 / calls
+    return _profile_table(
+        'ONNX Runtime, by op type (after its graph optimisations)',
+        {k: (v[0], round(v[1])) for k, v in per_op.items()},
+    )
+
+
+def openvino_profile(file: str, x: np.ndarray, threads: int, calls=30):
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(
+        file,
+        'CPU',
+        {
+            'INFERENCE_PRECISION_HINT': 'f32',
+            'INFERENCE_NUM_THREADS': str(threads),
+            'PERFORMANCE_HINT': 'LATENCY',
+            'PERF_COUNT': True,
+        },
+    )
+    request = compiled.create_infer_request()
+    for _ in range(calls):
+        request.infer({0: x})
+    per_op: Dict[str, List[float]] = collections.defaultdict(lambda: [0, 0])
+    for p in request.get_profiling_info():
+        if p.status.name == 'EXECUTED':
+            entry = per_op[p.node_type]
+            entry[0] += p.real_time.total_seconds() * 1e3
+            entry[1] += 1
+    return _profile_table(
+        'OpenVINO, by layer type (last call)',
+        {k: (v[0], v[1]) for k, v in per_op.items()},
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--arch', default='18')
-    parser.add_argument('--shape', type=int, nargs='+', default=[256, 192])
-    parser.add_argument('--batch-sizes', type=int, nargs=2, default=[1, 16])
-    parser.add_argument('--rounds', type=int, nargs=2, default=[40, 8])
-    parser.add_argument('--train-rounds', type=int, default=6)
-    parser.add_argument('--no-compile', action='store_true')
-    parser.add_argument('--no-onnx', action='store_true')
-    parser.add_argument('--no-train', action='store_true')
-    parser.add_argument('--no-infer', action='store_true')
-    parser.add_argument('--threads', type=int, default=None)
-    args = parser.parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    load_before = load()
-    start = time.time()
-    results = run_benchmark(
-        arch=args.arch,
-        shape=parse_shape(args.shape),
-        batch_sizes=args.batch_sizes,
-        rounds=args.rounds,
-        train_rounds=args.train_rounds,
-        with_compile=not args.no_compile,
-        with_onnx=not args.no_onnx,
-        with_train=not args.no_train,
-        with_infer=not args.no_infer,
+    parser.add_argument('--task', choices=['pose', 'seg'], default='pose')
+    parser.add_argument('--arch', default='18', choices=['18', '30'])
+    parser.add_argument(
+        '--shape', type=int, nargs='+', help='H W (default 256 192; seg 512 1024)'
     )
-    h, w = parse_shape(args.shape)
+    parser.add_argument(
+        '--batch-sizes',
+        type=int,
+        nargs='+',
+        help='default 1 16 (pose), 1 (seg); latency at the first, '
+        'throughput at the others',
+    )
+    parser.add_argument('--no-peers', dest='peers', action='store_false')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time the deploy form under torch.compile')
+    parser.add_argument('--train', action='store_true',
+                        help='time a training step instead of inference')
+    parser.add_argument('--train-batch', type=int, default=16)
+    parser.add_argument('--profile', action='store_true',
+                        help='per-op profile of our exported model instead')
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--block-seconds', type=float, default=0.5)
+    parser.add_argument('--pause', type=float, default=0.2)
+    parser.add_argument('--threads', type=int, default=os.cpu_count())
+    parser.add_argument('--atol', type=float, default=1e-4)
+    args = parser.parse_args(argv)
+    seg = args.task == 'seg'
+    args.shape = parse_shape(args.shape) or ((512, 1024) if seg else (256, 192))
+    batches = args.batch_sizes or ([1] if seg else [1, 16])
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    load_before, start = load_average(), time.time()
+    command = 'python tools/analysis/benchmark.py ' + ' '.join(
+        sys.argv[1:] if argv is None else argv
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.profile:
+            body = profile(args, tmp)
+        elif args.train:
+            rows = train_rows(args)
+            time_rows(rows, 0, args)
+            base = rows[0]
+            body = '\n'.join(
+                ['| model | path | ms | x port |', '| --- | --- | --- | --- |']
+                + [
+                    f'| {r.model} | {r.path} | {r.seconds[0] * 1e3:.0f} | '
+                    f'{base.seconds[0] / r.seconds[0]:.2f} |'
+                    for r in rows
+                ]
+            )
+        else:
+            rows: List[Row] = []
+            for batch in batches:
+                log(f'building candidates, batch {batch}')
+                batch_rows = (seg_rows if seg else pose_rows)(args, batch, tmp)
+                time_rows(batch_rows, batch, args)
+                for row in batch_rows:
+                    match = next((r for r in rows if r.name == row.name), None)
+                    if match is None:
+                        rows.append(row)
+                    else:
+                        match.seconds.update(row.seconds)
+                        match.diff = max(match.diff or 0, row.diff or 0)
+                        match.note = match.note or row.note
+            body = inference_table(rows, batches, rows[0].name)
+            body += '\n\n' + best_paths(rows, batches)
+    h, w = args.shape
     print(
-        f'Lite-HRNet-{args.arch} + 1x1 head, {h}x{w}, fp32, '
+        f'{args.task}, {h}x{w}, fp32, '
         f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}; '
-        f'{machine()}; load average {load_before} before, {load()} after; '
-        f'{time.time() - start:.0f} s'
+        f'{machine(args.threads)}; load average {load_before} before, '
+        f'{load_average()} after; {time.time() - start:.0f} s; `{command}`'
     )
     print()
-    print(format_table(results))
+    print(body)
 
 
 if __name__ == '__main__':

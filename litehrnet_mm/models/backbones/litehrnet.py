@@ -60,6 +60,11 @@ class LiteHRNet(BaseModule):
             (frozen running statistics). Defaults to False.
         with_cp (bool): Activation checkpointing of every block: less
             memory, more compute, same results. Defaults to False.
+        deploy (bool): Switch to the fast inference form
+            (:meth:`switch_to_deploy`) at the first forward in eval mode,
+            after the weights are loaded, so that ``mim test`` and the
+            inferencers run it from a config. Inference only. Defaults to
+            False.
         init_cfg (dict or list[dict], optional): Initialization config; by
             default convs are drawn from N(0, 0.001) and norms set to 1, as
             in the official code. Use ``dict(type='Pretrained',
@@ -100,6 +105,7 @@ class LiteHRNet(BaseModule):
         norm_cfg: ConfigType = dict(type='BN'),
         norm_eval: bool = False,
         with_cp: bool = False,
+        deploy: bool = False,
         init_cfg: OptMultiConfig = [
             dict(type='Normal', std=0.001, layer=['Conv2d']),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
@@ -133,6 +139,13 @@ class LiteHRNet(BaseModule):
         self.with_head = extra['with_head']
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        if not isinstance(deploy, bool):
+            raise TypeError(
+                f'LiteHRNet: deploy={deploy!r}; expected True or False'
+            )
+        self.deploy = deploy
+        #: Whether the backbone is in its deploy form.
+        self.deployed = False
         num_branches = self.stages_spec['num_branches'][-1]
         self.out_indices = self._check_out_indices(out_indices, num_branches)
         self.frozen_stages = self._check_frozen_stages(frozen_stages)
@@ -314,6 +327,8 @@ class LiteHRNet(BaseModule):
         """Return the branches of ``out_indices``, highest resolution
         first, as a tuple."""
         self._check_input(x)
+        if self.deploy and not self.deployed and not self.training:
+            self.switch_to_deploy()
         branches = [self.stem(x)]
         for i in range(self.num_stages):
             transition = getattr(self, f'transition{i}')
@@ -346,6 +361,13 @@ class LiteHRNet(BaseModule):
     def train(self, mode: bool = True) -> 'LiteHRNet':
         """Set the training mode, keeping frozen stages and, with
         ``norm_eval``, every BN layer in eval mode. Returns ``self``."""
+        if mode and self.deployed:
+            raise RuntimeError(
+                'LiteHRNet: the backbone is in its deploy form (BN folded, '
+                'inference only) and cannot train; build it with '
+                'deploy=False to train, and set deploy=True for mim test '
+                'and inference'
+            )
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
@@ -354,11 +376,11 @@ class LiteHRNet(BaseModule):
                     m.eval()
         return self
 
-    def switch_to_deploy(self) -> 'LiteHRNet':
+    def switch_to_deploy(self, channels_last: bool = True) -> 'LiteHRNet':
         """Rebuild the network in place for fast inference (BN folded, the
         fusion's repeated term computed once, channels-last, exportable
         pooling); see :func:`litehrnet_mm.deploy.switch_to_deploy`.
         Returns ``self``, in eval mode and for inference only."""
         from litehrnet_mm.deploy import switch_to_deploy
 
-        return switch_to_deploy(self)
+        return switch_to_deploy(self, channels_last=channels_last)
