@@ -40,7 +40,8 @@ class HostModel(nn.Module):
         return self.model._forward(x)
 
 
-def _scope_of(cfg) -> str:
+def scope_of(cfg) -> str:
+    """The host of a config: ``'mmpose'`` or ``'mmseg'``."""
     scope = cfg.get('default_scope')
     if scope in ('mmpose', 'mmseg'):
         return scope
@@ -59,7 +60,7 @@ def build_from_config(config, checkpoint: Optional[str] = None) -> HostModel:
     from mmengine.registry import init_default_scope
 
     cfg = Config.fromfile(config) if isinstance(config, str) else config
-    scope = _scope_of(cfg)
+    scope = scope_of(cfg)
     init_default_scope(scope)
     if scope == 'mmseg':
         from mmseg.registry import MODELS

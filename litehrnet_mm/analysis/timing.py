@@ -9,13 +9,19 @@ How a candidate is timed matters more than it seems on a small CPU:
   warm-up, the blocks of all candidates are interleaved over rounds (a burst
   of load from other processes touches every candidate alike), a pause
   before each block lets the previous runtime's threads go idle, and the
-  figure kept is the median over rounds of the time per call in a block.
+  figure kept is the median over rounds of the time per call in a block;
+* a candidate may run in a process of its own (the benchmark tool does
+  that): ONNX Runtime's and OpenVINO's thread pools slow PyTorch's
+  OpenMP threads in the same process down by half or more.
 """
 
 import math
 import statistics
 import time
 from typing import Callable, Dict, List, NamedTuple, Optional
+
+#: Runs ``n`` consecutive calls and returns the seconds they took.
+Block = Callable[[int], float]
 
 
 class Timing(NamedTuple):
@@ -28,8 +34,20 @@ class Timing(NamedTuple):
     calls_per_block: int
 
 
+def local_block(fn: Callable[[], object]) -> Block:
+    """A :data:`Block` that calls ``fn`` in this process."""
+
+    def block(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return time.perf_counter() - start
+
+    return block
+
+
 def time_blocks(
-    candidates: Dict[str, Callable[[], object]],
+    candidates: Dict[str, Block],
     rounds: int = 5,
     block_seconds: float = 0.5,
     min_calls: int = 3,
@@ -40,7 +58,9 @@ def time_blocks(
     """Time every candidate in blocks of consecutive calls, interleaved.
 
     Args:
-        candidates: ``name -> fn``; ``fn()`` runs one call.
+        candidates: ``name -> block``; ``block(n)`` runs ``n`` calls and
+            returns the seconds they took (:func:`local_block`, or a
+            worker process timing itself).
         rounds: Blocks per candidate; the median over them is reported.
         block_seconds: Each block lasts about this long (at least
             ``min_calls`` calls), sized from the warm-up.
@@ -61,11 +81,7 @@ def time_blocks(
     names = list(candidates)
     calls: Dict[str, int] = {}
     for name in names:
-        fn = candidates[name]
-        start = time.perf_counter()
-        for _ in range(max(warmup, 1)):
-            fn()
-        per_call = (time.perf_counter() - start) / max(warmup, 1)
+        per_call = candidates[name](max(warmup, 1)) / max(warmup, 1)
         calls[name] = max(min_calls, math.ceil(block_seconds / per_call))
         if log:
             log(
@@ -76,12 +92,9 @@ def time_blocks(
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            fn, n = candidates[name], calls[name]
             time.sleep(pause)
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            per_call_times[name].append((time.perf_counter() - start) / n)
+            seconds = candidates[name](calls[name])
+            per_call_times[name].append(seconds / calls[name])
         if log:
             log(
                 f'  round {r + 1}/{rounds}: '

@@ -81,9 +81,7 @@ class DeployCCW(nn.Module):
             dw(h[1] * resize(w, size_of(h[1])))
             for h, w, dw in zip(halves, weights, self.depthwise_convs)
         ]
-        means = torch.cat(
-            [F.adaptive_avg_pool2d(y, 1) for y in ys], dim=1
-        )
+        means = torch.cat([F.adaptive_avg_pool2d(y, 1) for y in ys], dim=1)
         scales = self.spatial_weighting(means).split(self.channels, 1)
         return [
             shuffle_cat(h[0], y * s) for h, y, s in zip(halves, ys, scales)

@@ -158,4 +158,6 @@ def block_diagonal(parts: List[nn.Sequential]) -> nn.Sequential:
             merged.bias[o : o + c.out_channels] = c.bias
             i, o = i + c.in_channels, o + c.out_channels
     act = acts.pop()
-    return nn.Sequential(merged) if act is None else nn.Sequential(merged, act())
+    return (
+        nn.Sequential(merged) if act is None else nn.Sequential(merged, act())
+    )

@@ -8,7 +8,9 @@ from .blocks import DeployIterativeHead, DeployLiteHRModule, DeployStem
 from .fold import fold_sequential
 
 
-def switch_to_deploy(model: nn.Module, channels_last: bool = True) -> nn.Module:
+def switch_to_deploy(
+    model: nn.Module, channels_last: bool = True
+) -> nn.Module:
     """Turn a :class:`~litehrnet_mm.LiteHRNet` into its deploy form, in
     place, and return it.
 

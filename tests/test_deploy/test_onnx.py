@@ -88,7 +88,7 @@ def test_runtime_errors_name_the_problem(tmp_path):
         load_runtime(str(tmp_path / 'nothing.onnx'))
     file = tmp_path / 'x.onnx'
     file.write_bytes(b'')
-    with pytest.raises(ValueError, match="expected one of onnxruntime"):
+    with pytest.raises(ValueError, match='expected one of onnxruntime'):
         load_runtime(str(file), 'tensorrt')
     with pytest.raises(ValueError, match='batch=0'):
         export_onnx(heatmap_model((64, 48)), (64, 48), str(file), batch=0)

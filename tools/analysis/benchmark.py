@@ -33,6 +33,7 @@ import argparse
 import collections
 import copy
 import json
+import multiprocessing
 import os
 import platform
 import sys
@@ -51,7 +52,7 @@ from litehrnet_mm.analysis.models import (
     build_from_config,
     parse_shape,
 )
-from litehrnet_mm.analysis.timing import time_blocks
+from litehrnet_mm.analysis.timing import Block, local_block, time_blocks
 from litehrnet_mm.analysis.weights import random_weights_
 from litehrnet_mm.deploy.onnx import export_onnx, flatten_outputs
 from litehrnet_mm.deploy.runtimes import load_runtime
@@ -128,7 +129,9 @@ def calibrated(model: nn.Module, shape: Tuple[int, int]) -> Output:
     random_weights_(model, (2, 3, *shape))
     model.eval()
     with torch.no_grad():
-        x = torch.rand(1, 3, *shape, generator=torch.Generator().manual_seed(1))
+        x = torch.rand(
+            1, 3, *shape, generator=torch.Generator().manual_seed(1)
+        )
         peak = max(o.abs().max().item() for o in flatten_outputs(model(x)))
     return Output(model, 1.0 / peak).eval()
 
@@ -167,168 +170,208 @@ def plain_export(model: nn.Module, x: torch.Tensor, file: str) -> None:
         )
 
 
-class Row:
-    """One (model, path) candidate: a callable on the batch, its check."""
+def candidate_model(spec: dict) -> nn.Module:
+    """The eager model of a candidate, the same in every process: random
+    weights from fixed seeds, calibrated, outputs scaled to a peak of 1."""
+    shape = tuple(spec['shape'])
+    if spec['model'] == 'seg':
+        return calibrated(build_from_config(SEG_CONFIG.format(**spec)), shape)
+    if spec['model'] == 'peer':
+        return calibrated(peer_model(PEERS[spec['name']]), shape)
+    ours = calibrated(PoseModel(LiteHRNet(arch=spec['arch']), 17), shape)
+    if spec['model'] == 'port':
+        port = port_model(spec['arch'])
+        port.load_state_dict(ours.model.state_dict())
+        return Output(port.eval(), ours.scale)
+    return ours
 
-    def __init__(self, model: str, path: str) -> None:
-        self.model, self.path = model, path
-        self.fn: Optional[Callable[[], object]] = None
+
+def images(spec: dict) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(1234)
+    return torch.rand(spec['batch'], 3, *spec['shape'], generator=gen)
+
+
+def candidate_call(spec: dict) -> Callable[[], object]:
+    """One call of the candidate on its batch of images."""
+    x = images(spec)
+    path = spec['path']
+    if path in RUNTIMES:
+        runtime = load_runtime(spec['file'], path, threads=spec['threads'])
+        scale, batch = spec['scale'], x.numpy()
+        return lambda: [o * scale for o in runtime(batch)]
+    model = candidate_model(spec)
+    if path != 'eager':
+        model.model.backbone.switch_to_deploy()
+    if path == 'PyTorch, deployed + torch.compile':
+        model = torch.compile(model)
+
+    def call():
+        with torch.no_grad():
+            return [o.numpy() for o in model(x)]
+
+    return call
+
+
+def worker(conn, spec: dict) -> None:
+    """A candidate in a process of its own: builds it, returns its outputs
+    on the benchmark's images, then times blocks of calls on request."""
+    torch.set_num_threads(spec['threads'])
+    warnings.simplefilter('ignore')
+    try:
+        call = candidate_call(spec)
+        conn.send(('ready', call()))
+    except Exception as e:
+        conn.send(('error', f'{type(e).__name__}: {e}'))
+        return
+    block = local_block(call)
+    while True:
+        n = conn.recv()
+        if n is None:
+            return
+        conn.send(block(n))
+
+
+class Candidate:
+    """A (model, path) row, run by a worker process."""
+
+    def __init__(self, spec: dict) -> None:
+        self.spec = spec
+        self.model, self.path = spec['label'], spec['path']
         self.diff: Optional[float] = None
-        self.note = ''
+        self.note = spec.get('note', '')
         self.seconds: Dict[int, float] = {}
+        self.process = self.conn = None
 
     @property
     def name(self) -> str:
         return f'{self.model} | {self.path}'
 
-
-def runtime_rows(
-    model_name: str,
-    eager: Output,
-    x: torch.Tensor,
-    export: Callable[[str], None],
-    tmp: str,
-    threads: int,
-    atol: float,
-) -> List[Row]:
-    """ONNX Runtime and OpenVINO rows of one exported model, checked."""
-    file = os.path.join(tmp, f'{abs(hash((model_name, x.shape)))}.onnx')
-    rows = [Row(model_name, rt) for rt in RUNTIMES]
-    try:
-        export(file)
-    except Exception as e:  # a model that does not export is a result
-        for row in rows:
-            row.note = f'export fails ({type(e).__name__})'
-        return rows
-    with torch.no_grad():
-        expected = [o.numpy() for o in eager(x)]
-    images = x.numpy()
-    for row in rows:
-        runtime = load_runtime(file, row.path, threads=threads)
-        got = runtime(images)
-        row.diff = max(
-            float(np.abs(g * eager.scale - e).max())
-            for g, e in zip(got, expected)
+    def start(self, context, expected: List[np.ndarray], atol: float) -> bool:
+        """Start the worker and check its outputs against ``expected``
+        (the eager model's); False when it fails (the reason in
+        ``note``)."""
+        if self.note:
+            return False
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=worker, args=(child, self.spec), daemon=True
         )
-        if row.diff > atol:
-            row.note = f'FAILED check ({row.diff:.1e})'
-            continue
-        row.fn = lambda r=runtime: r(images)
-    return rows
+        self.process.start()
+        status, result = self.conn.recv()
+        if status == 'error':
+            self.note = f'fails: {result.splitlines()[0][:80]}'
+            self.stop()
+            return False
+        self.diff = max(
+            float(np.abs(g - e).max()) for g, e in zip(result, expected)
+        )
+        if self.diff > atol:
+            self.note = f'FAILED check ({self.diff:.1e})'
+            self.stop()
+            return False
+        return True
+
+    def block(self, n: int) -> float:
+        self.conn.send(n)
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.conn.send(None)
+            self.process.join(timeout=30)
+            self.process = None
 
 
-def pose_rows(args, batch: int, tmp: str) -> List[Row]:
-    shape = args.shape
-    x = torch.rand(batch, 3, *shape)
-    ours = calibrated(PoseModel(LiteHRNet(arch=args.arch), 17), shape)
-    port = port_model(args.arch)
-    port.load_state_dict(ours.model.state_dict())
-    port = Output(port.eval(), ours.scale)
-    deployed = copy.deepcopy(ours)
-    deployed.model.backbone.switch_to_deploy()
-
-    ours_name = f'ours, Lite-HRNet-{args.arch} ({OURS_AP.get(args.arch, "")})'
-    port_name = (
-        f"mmpose's Lite-HRNet-{args.arch} port "
-        f'({PORT_AP.get(args.arch, "")})'
+def candidates_of(args, batch: int, tmp: str) -> List[Candidate]:
+    """Every candidate of one batch size, its model exported where a
+    runtime path needs it, with the eager outputs to check against."""
+    base = dict(
+        batch=batch,
+        shape=list(args.shape),
+        arch=args.arch,
+        threads=args.threads,
     )
-    rows = [Row(port_name, 'eager'), Row(ours_name, 'eager')]
-    rows[0].fn = lambda: port(x)
-    rows[1].fn = lambda: ours(x)
-    deploy_row = Row(ours_name, 'PyTorch, deployed')
-    deploy_row.fn = lambda: deployed(x)
-    rows.append(deploy_row)
-    with torch.no_grad():
-        rows[0].diff = max_diff(port(x), ours(x))
-        deploy_row.diff = max_diff(deployed(x), ours(x))
-    rows += runtime_rows(
-        port_name,
-        port,
-        x,
-        lambda f: plain_export(port.model, x, f),
-        tmp,
-        args.threads,
-        args.atol,
-    )
-    rows += runtime_rows(
-        ours_name,
-        ours,
-        x,
-        lambda f: export_onnx(
-            copy.deepcopy(ours.model), shape, f, batch=batch, check=False
-        ),
-        tmp,
-        args.threads,
-        args.atol,
-    )
-    if args.compile:
-        compiled = torch.compile(copy.deepcopy(deployed))
-        row = Row(ours_name, 'PyTorch, deployed + torch.compile')
-        log('compiling (minutes on 2 cores with a cold cache)')
-        with torch.no_grad():
-            row.diff = max_diff(compiled(x), ours(x))
-        row.fn = lambda: compiled(x)
-        rows.append(row)
-    if args.peers:
-        for name, config in PEERS.items():
-            log(f'building {name}')
-            peer = calibrated(peer_model(config), shape)
-            row = Row(name, 'eager')
-            row.fn = lambda m=peer: m(x)
-            rows.append(row)
-            rows += runtime_rows(
-                name,
-                peer,
-                x,
-                lambda f, m=peer: plain_export(m.model, x, f),
-                tmp,
-                args.threads,
-                args.atol,
+    if args.task == 'seg':
+        models = [
+            dict(
+                model='seg',
+                label=(f'ours, FCN Lite-HRNet-{args.arch}, Cityscapes'),
             )
-    return rows
+        ]
+    else:
+        models = [
+            dict(
+                model='port',
+                label=(
+                    f"mmpose's Lite-HRNet-{args.arch} port "
+                    f'({PORT_AP.get(args.arch, "")})'
+                ),
+            ),
+            dict(
+                model='ours',
+                label=f'ours, Lite-HRNet-{args.arch} '
+                f'({OURS_AP.get(args.arch, "")})',
+            ),
+        ]
+        if args.peers:
+            models += [
+                dict(model='peer', name=name, label=name) for name in PEERS
+            ]
+    out = []
+    for entry in models:
+        spec = {**base, **entry}
+        log(f'building {spec["label"]}, batch {batch}')
+        model = candidate_model(spec)
+        x = images(spec)
+        with torch.no_grad():
+            expected = [o.numpy() for o in model(x)]
+        paths = ['eager']
+        if spec['model'] in ('ours', 'seg'):
+            paths.append('PyTorch, deployed')
+            if args.compile:
+                paths.append('PyTorch, deployed + torch.compile')
+        file = os.path.join(tmp, f'{spec["model"]}-{len(out)}-b{batch}.onnx')
+        note = ''
+        try:
+            if spec['model'] in ('ours', 'seg'):
+                export_onnx(
+                    copy.deepcopy(model.model),
+                    args.shape,
+                    file,
+                    batch=batch,
+                    check=False,
+                )
+            else:
+                plain_export(model.model, x, file)
+        except Exception as e:  # a model that does not export is a result
+            note = f'export fails ({type(e).__name__})'
+        for path in paths + list(RUNTIMES):
+            c = Candidate(
+                {
+                    **spec,
+                    'path': path,
+                    'file': file,
+                    'scale': model.scale,
+                    'note': note if path in RUNTIMES else '',
+                }
+            )
+            c.expected = expected
+            out.append(c)
+    return out
 
 
-def seg_rows(args, batch: int, tmp: str) -> List[Row]:
-    shape = args.shape
-    x = torch.rand(batch, 3, *shape)
-    name = f'ours, FCN Lite-HRNet-{args.arch}, Cityscapes'
-    model = calibrated(build_from_config(SEG_CONFIG.format(arch=args.arch)), shape)
-    deployed = copy.deepcopy(model)
-    deployed.model.backbone.switch_to_deploy()
-    rows = [Row(name, 'eager'), Row(name, 'PyTorch, deployed')]
-    rows[0].fn = lambda: model(x)
-    rows[1].fn = lambda: deployed(x)
-    with torch.no_grad():
-        rows[1].diff = max_diff(deployed(x), model(x))
-    rows += runtime_rows(
-        name,
-        model,
-        x,
-        lambda f: export_onnx(
-            copy.deepcopy(model.model), shape, f, batch=batch, check=False
-        ),
-        tmp,
-        args.threads,
-        args.atol,
-    )
-    return rows
-
-
-def max_diff(a, b) -> float:
-    return max(float((p - q).abs().max()) for p, q in zip(a, b))
-
-
-def train_rows(args) -> List[Row]:
-    """Forward and backward of the port and ours, batch ``--train-batch``."""
-    shape = args.shape
-    batch = args.train_batch
+def train_candidates(args) -> Dict[str, Block]:
+    """Forward and backward of the port and ours, in this process (no
+    runtime thread pools in it)."""
+    shape, batch = args.shape, args.train_batch
     x = torch.rand(batch, 3, *shape)
     target = torch.rand(batch, 17, -(-shape[0] // 4), -(-shape[1] // 4))
     ours = PoseModel(LiteHRNet(arch=args.arch), 17)
     random_weights_(ours, (2, 3, *shape))
     port = port_model(args.arch)
     port.load_state_dict(ours.state_dict())
-    rows = []
+    blocks = {}
     for name, model in (
         (f"mmpose's Lite-HRNet-{args.arch} port", port),
         (f'ours, Lite-HRNet-{args.arch}', ours),
@@ -339,30 +382,13 @@ def train_rows(args) -> List[Row]:
             m.zero_grad(set_to_none=True)
             (m(x) - target).pow(2).mean().backward()
 
-        row = Row(name, f'training step, batch {batch}')
-        row.fn = step
-        rows.append(row)
-    return rows
+        blocks[name] = local_block(step)
+    return blocks
 
 
-def time_rows(rows: List[Row], batch: int, args) -> None:
-    timed = {r.name: r.fn for r in rows if r.fn is not None}
-    log(f'timing {len(timed)} candidates, batch {batch}')
-    context = torch.no_grad() if batch else torch.enable_grad()
-    with context:
-        results = time_blocks(
-            timed,
-            rounds=args.rounds,
-            block_seconds=args.block_seconds,
-            pause=args.pause,
-            log=log,
-        )
-    for row in rows:
-        if row.name in results:
-            row.seconds[batch] = results[row.name].median
-
-
-def inference_table(rows: List[Row], batches: List[int], base: str) -> str:
+def inference_table(
+    rows: List[Candidate], batches: List[int], base: str
+) -> str:
     """Latency at the first batch size, throughput at the others, each
     with its ratio to ``base`` (the port's eager row, or ours eager)."""
     reference = next(r for r in rows if r.name == base)
@@ -392,7 +418,7 @@ def inference_table(rows: List[Row], batches: List[int], base: str) -> str:
     return '\n'.join(lines)
 
 
-def best_paths(rows: List[Row], batches: List[int]) -> str:
+def best_paths(rows: List[Candidate], batches: List[int]) -> str:
     """Each model's fastest path at each batch size."""
     lines = []
     models = list(dict.fromkeys(r.model for r in rows))
@@ -403,8 +429,10 @@ def best_paths(rows: List[Row], batches: List[int]) -> str:
             if timed:
                 best = min(timed, key=lambda r: r.seconds[b])
                 t = best.seconds[b]
-                figure = f'{t * 1e3:.1f} ms' if b == batches[0] else (
-                    f'{b / t:.0f} img/s'
+                figure = (
+                    f'{t * 1e3:.1f} ms'
+                    if b == batches[0]
+                    else (f'{b / t:.0f} img/s')
                 )
                 parts.append(f'{model}: {figure} ({best.path})')
         lines.append(f'- batch {b}, best path: ' + '; '.join(parts))
@@ -513,12 +541,56 @@ def openvino_profile(file: str, x: np.ndarray, threads: int, calls=30):
     )
 
 
+def run_inference(args, batches: List[int], tmp: str) -> str:
+    """Every candidate at every batch size, each in a worker process,
+    checked, then timed in interleaved blocks."""
+    context = multiprocessing.get_context('spawn')
+    rows: Dict[str, Candidate] = {}
+    for batch in batches:
+        candidates = candidates_of(args, batch, tmp)
+        running = []
+        try:
+            for c in candidates:
+                log(f'starting {c.name}')
+                if c.start(context, c.expected, args.atol):
+                    running.append(c)
+                else:
+                    log(f'  {c.note}')
+            log(f'timing {len(running)} candidates, batch {batch}')
+            results = time_blocks(
+                {c.name: c.block for c in running},
+                rounds=args.rounds,
+                block_seconds=args.block_seconds,
+                pause=args.pause,
+                log=log,
+            )
+        finally:
+            for c in candidates:
+                c.stop()
+        for c in candidates:
+            row = rows.setdefault(c.name, c)
+            if c.name in results:
+                row.seconds[batch] = results[c.name].median
+            if c.diff is not None:
+                row.diff = max(row.diff or 0.0, c.diff)
+            row.note = row.note or c.note
+    table = list(rows.values())
+    return (
+        inference_table(table, batches, table[0].name)
+        + '\n\n'
+        + best_paths(table, batches)
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--task', choices=['pose', 'seg'], default='pose')
     parser.add_argument('--arch', default='18', choices=['18', '30'])
     parser.add_argument(
-        '--shape', type=int, nargs='+', help='H W (default 256 192; seg 512 1024)'
+        '--shape',
+        type=int,
+        nargs='+',
+        help='H W (default 256 192; seg 512 1024)',
     )
     parser.add_argument(
         '--batch-sizes',
@@ -528,13 +600,22 @@ def main(argv=None):
         'throughput at the others',
     )
     parser.add_argument('--no-peers', dest='peers', action='store_false')
-    parser.add_argument('--compile', action='store_true',
-                        help='also time the deploy form under torch.compile')
-    parser.add_argument('--train', action='store_true',
-                        help='time a training step instead of inference')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='also time the deploy form under torch.compile',
+    )
+    parser.add_argument(
+        '--train',
+        action='store_true',
+        help='time a training step instead of inference',
+    )
     parser.add_argument('--train-batch', type=int, default=16)
-    parser.add_argument('--profile', action='store_true',
-                        help='per-op profile of our exported model instead')
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='per-op profile of our exported model instead',
+    )
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--block-seconds', type=float, default=0.5)
     parser.add_argument('--pause', type=float, default=0.2)
@@ -542,7 +623,9 @@ def main(argv=None):
     parser.add_argument('--atol', type=float, default=1e-4)
     args = parser.parse_args(argv)
     seg = args.task == 'seg'
-    args.shape = parse_shape(args.shape) or ((512, 1024) if seg else (256, 192))
+    args.shape = parse_shape(args.shape) or (
+        (512, 1024) if seg else (256, 192)
+    )
     batches = args.batch_sizes or ([1] if seg else [1, 16])
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -554,33 +637,29 @@ def main(argv=None):
         if args.profile:
             body = profile(args, tmp)
         elif args.train:
-            rows = train_rows(args)
-            time_rows(rows, 0, args)
-            base = rows[0]
+            log(f'timing the training step, batch {args.train_batch}')
+            results = time_blocks(
+                train_candidates(args),
+                rounds=args.rounds,
+                block_seconds=args.block_seconds,
+                pause=args.pause,
+                log=log,
+            )
+            base = next(iter(results.values())).median
             body = '\n'.join(
-                ['| model | path | ms | x port |', '| --- | --- | --- | --- |']
+                [
+                    f'| training step, batch {args.train_batch} '
+                    '| ms | x port |',
+                    '| --- | --- | --- |',
+                ]
                 + [
-                    f'| {r.model} | {r.path} | {r.seconds[0] * 1e3:.0f} | '
-                    f'{base.seconds[0] / r.seconds[0]:.2f} |'
-                    for r in rows
+                    f'| {name} | {t.median * 1e3:.0f} | '
+                    f'{base / t.median:.2f} |'
+                    for name, t in results.items()
                 ]
             )
         else:
-            rows: List[Row] = []
-            for batch in batches:
-                log(f'building candidates, batch {batch}')
-                batch_rows = (seg_rows if seg else pose_rows)(args, batch, tmp)
-                time_rows(batch_rows, batch, args)
-                for row in batch_rows:
-                    match = next((r for r in rows if r.name == row.name), None)
-                    if match is None:
-                        rows.append(row)
-                    else:
-                        match.seconds.update(row.seconds)
-                        match.diff = max(match.diff or 0, row.diff or 0)
-                        match.note = match.note or row.note
-            body = inference_table(rows, batches, rows[0].name)
-            body += '\n\n' + best_paths(rows, batches)
+            body = run_inference(args, batches, tmp)
     h, w = args.shape
     print(
         f'{args.task}, {h}x{w}, fp32, '

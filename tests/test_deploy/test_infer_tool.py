@@ -1,0 +1,124 @@
+"""tools/deploy: export from a config, then run the exported model on
+pictures with ONNX Runtime or OpenVINO and draw the predictions."""
+
+import importlib.util
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import REPO, SHARED_DATA
+
+pytest.importorskip('onnxruntime')
+POSE = 'configs/pose/coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
+SEG = (
+    'configs/seg/cityscapes/fcn_litehrnet-18_4xb4-160k_cityscapes-512x1024.py'
+)
+
+
+def tool(name):
+    path = REPO / 'tools' / 'deploy' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pictures(tmp_path, count=3):
+    folder = tmp_path / 'pictures'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        image = rng.integers(0, 255, (120 + 10 * i, 90, 3), np.uint8)
+        cv2.imwrite(str(folder / f'{i}.png'), image)
+    return folder
+
+
+@pytest.mark.parametrize('runtime', ['onnxruntime', 'openvino'])
+def test_pose_export_then_infer_draws_the_skeleton(tmp_path, capsys, runtime):
+    pytest.importorskip('mmpose')
+    pytest.importorskip(runtime)
+    model = tmp_path / 'pose.onnx'
+    tool('export_onnx').main(
+        [
+            str(REPO / POSE),
+            'none',
+            '--shape',
+            '128',
+            '96',
+            '--batch',
+            '2',
+            '--output',
+            str(model),
+        ]
+    )
+    folder = pictures(tmp_path)
+    out = tmp_path / 'vis'
+    tool('infer').main(
+        [
+            str(model),
+            str(folder),
+            '--out-dir',
+            str(out),
+            '--runtime',
+            runtime,
+            '--kpt-thr',
+            '0',
+        ]
+    )
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith(f'3 images with {runtime}: ')
+    for i in range(3):
+        drawn = cv2.imread(str(out / f'{i}.png'))
+        original = cv2.imread(str(folder / f'{i}.png'))
+        assert drawn.shape == original.shape
+        assert (drawn != original).any(axis=2).mean() > 0.001
+
+
+def test_seg_export_then_infer_draws_the_mask(tmp_path, capsys):
+    pytest.importorskip('mmseg')
+    model = tmp_path / 'seg.onnx'
+    tool('export_onnx').main(
+        [
+            str(REPO / SEG),
+            'none',
+            '--shape',
+            '64',
+            '128',
+            '--output',
+            str(model),
+        ]
+    )
+    image = next((SHARED_DATA / 'cityscapes-sample').rglob('*.png'))
+    out = tmp_path / 'vis'
+    tool('infer').main([str(model), str(image), '--out-dir', str(out)])
+    drawn = cv2.imread(str(out / image.name))
+    original = cv2.imread(str(image))
+    assert drawn.shape == original.shape
+    # The mask is blended over the whole picture.
+    assert (drawn != original).any(axis=2).mean() > 0.5
+
+
+def test_bad_inputs_get_one_clear_error(tmp_path):
+    from litehrnet_mm.deploy.predict import list_images, read_image
+
+    with pytest.raises(FileNotFoundError, match='expected an image file'):
+        list_images(str(tmp_path / 'missing'))
+    with pytest.raises(FileNotFoundError, match='a folder without images'):
+        list_images(str(tmp_path))
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not a picture')
+    with pytest.raises(ValueError, match='not an image OpenCV can read'):
+        read_image(str(bad))
+
+
+def test_a_model_without_metadata_is_refused(tmp_path):
+    from litehrnet_mm.analysis.models import build_preset
+    from litehrnet_mm.deploy.onnx import export_onnx, read_metadata
+    from litehrnet_mm.deploy.predict import Predictor
+    from litehrnet_mm.deploy.runtimes import load_runtime
+
+    file = str(tmp_path / 'bare.onnx')
+    export_onnx(build_preset('18'), (64, 48), file, check=False)
+    with pytest.raises(ValueError, match='carries no litehrnet_mm metadata'):
+        Predictor(load_runtime(file), read_metadata(file))
