@@ -265,7 +265,9 @@ def test_hand_config_reads_a_coco_wholebody_file(tmp_path):
             'td-hm_litehrnet-18_8xb32-210e_coco-wholebody-hand-256x256.py'
         )
     )
-    assert cfg.train_dataloader.dataset.type == 'CocoWholeBodyHandDataset'
+    assert cfg.train_dataloader.dataset.type == (
+        'litehrnet_mm.CocoWholeBodyHandDataset'
+    )
     cfg.train_dataloader.dataset.update(
         data_root=str(tmp_path),
         ann_file='wholebody.json',

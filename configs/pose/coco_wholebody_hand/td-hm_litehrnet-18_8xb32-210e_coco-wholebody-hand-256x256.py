@@ -26,7 +26,9 @@ model = dict(
     head=dict(in_channels=40, out_channels=21, decoder=codec),
 )
 
-dataset_type = 'CocoWholeBodyHandDataset'
+# mmpose's CocoWholeBodyHandDataset with its files checked first: a wrong
+# data_root gets one error naming the path.
+dataset_type = 'litehrnet_mm.CocoWholeBodyHandDataset'
 data_mode = 'topdown'
 data_root = 'data/coco/'
 
