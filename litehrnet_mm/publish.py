@@ -4,9 +4,10 @@ A checkpoint that ``mim train`` writes holds the optimizer, the parameter
 schedulers and the message hub (mmengine's ``HistoryBuffer``), and numpy
 arrays in its meta. ``torch.load(weights_only=True)``, torch's default since
 2.6, refuses those unless :func:`litehrnet_mm.allow_mmengine_checkpoints`
-has run, and ``MMPoseInferencer`` / ``MMSegInferencer`` load the checkpoint
-before they build the model (before a config's ``litehrnet_mm.LiteHRNet``
-imports the package). :func:`publish_checkpoint` keeps the weights and the
+has run (importing the package does, so this module reads them), and
+``MMPoseInferencer`` / ``MMSegInferencer`` load the checkpoint before they
+build the model (before a config's ``litehrnet_mm.LiteHRNet`` imports the
+package). :func:`publish_checkpoint` keeps the weights and the
 meta, turned into plain Python types, so the result loads anywhere; the
 file name carries the first 8 hex digits of its sha256, as mmpose's and
 mmseg's published checkpoints do.
@@ -21,8 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from .checkpoint import allow_mmengine_checkpoints
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -75,7 +74,6 @@ def _read(in_file: str) -> dict:
             f'publish: {in_file}: {what}; expected a checkpoint (.pth) '
             'written by mim train or torch.save'
         )
-    allow_mmengine_checkpoints()
     try:
         checkpoint = torch.load(in_file, map_location='cpu')
     except pickle.UnpicklingError as e:
@@ -84,9 +82,10 @@ def _read(in_file: str) -> dict:
             f'it holds objects beyond the types mmengine writes ({e})'
         ) from None
     except Exception as e:
+        first = str(e).splitlines()[0] if str(e) else ''
         raise PublishError(
             f'publish: {in_file} is not a PyTorch checkpoint, or is '
-            f'truncated ({type(e).__name__}: {e})'
+            f'truncated ({type(e).__name__}: {first})'
         ) from None
     if not isinstance(checkpoint, dict):
         raise PublishError(
@@ -149,6 +148,10 @@ def publish_checkpoint(in_file: str, out_file: str) -> str:
                 f'publish: {final} would overwrite the input; expected '
                 'another OUT_FILE'
             )
+        # mkstemp makes the file private; a release is for others to read.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, final)
     finally:
         if os.path.exists(tmp):

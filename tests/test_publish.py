@@ -3,6 +3,7 @@ checkpoint loads with torch.load(weights_only=True) in a process that never
 imported litehrnet_mm."""
 
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -76,6 +77,9 @@ def test_publish_keeps_weights_and_plain_meta(tmp_path):
     digest = hashlib.sha256(open(final, 'rb').read()).hexdigest()
     assert final == str(tmp_path / f'out-{digest[:8]}.pth')
     assert source.read_bytes() == saved  # the input is untouched
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(final).st_mode & 0o777 == 0o666 & ~umask
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ['epoch_2.pth', f'out-{digest[:8]}.pth']
     )
