@@ -1,5 +1,7 @@
 """Checkpoints written by mmengine's runner load under weights_only=True;
-a checkpoint that carries code is still refused."""
+a checkpoint that carries code is still refused; bad files get errors of
+mmengine's type naming them; any other model's checkpoint loads as without
+the import."""
 
 import json
 import os
@@ -192,9 +194,9 @@ def test_truncated_or_empty_file(tmp_path, keep, error):
     cut = tmp_path / 'cut.pth'
     cut.write_bytes(data[: int(keep * len(data)) if keep < 1 else keep])
     what = 'empty' if keep == 0 else 'truncated or not a PyTorch'
-    with pytest.raises(error, match=f'checkpoint {cut} cannot be read: .*'):
-        load_checkpoint(Wrapper('naive-18'), str(cut))
-    with pytest.raises(error, match=what):
+    with pytest.raises(
+        error, match=f'checkpoint {cut} cannot be read: it is ' + what
+    ):
         load_checkpoint(Wrapper('naive-18'), str(cut))
 
 
