@@ -2,9 +2,11 @@
 
 Importing the package registers ``litehrnet_mm.LiteHRNet`` in the
 ``litehrnet_mm`` registry scope, allowlists the types of mmengine's
-checkpoints for ``torch.load(weights_only=True)`` and puts a loader whose
-errors name the file behind mmengine's local checkpoint paths. It needs
-neither mmpose nor mmseg.
+checkpoints for ``torch.load(weights_only=True)`` and wraps mmengine's
+local checkpoint loader: errors on a missing or broken file name it, and a
+Lite-HRNet state dict is tagged with its file for the backbone's checks;
+any other checkpoint loads exactly as without the import. It needs neither
+mmpose nor mmseg.
 """
 
 from .checkpoint import allow_mmengine_checkpoints, register_checkpoint_loader

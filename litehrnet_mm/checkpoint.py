@@ -19,13 +19,15 @@ mapped to :func:`_history_buffer_getattr`, which resolves only those methods.
 
 import os
 import pickle
+import zipfile
 from collections import OrderedDict
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
 
-from .errors import CheckpointError
+# CheckpointError was defined here before errors.py; it stays importable.
+from .errors import CheckpointError  # noqa: F401
 from .models.backbones.state_dict_check import _SOURCE_KEY
 
 
@@ -50,6 +52,9 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     )
 
 
+_NUMPY2 = 'numpy._core.multiarray.'
+
+
 def mmengine_checkpoint_types() -> List[Any]:
     """The non-tensor globals found in checkpoints that mmengine writes, in
     the form ``torch.serialization.add_safe_globals`` takes."""
@@ -61,6 +66,10 @@ def mmengine_checkpoint_types() -> List[Any]:
         np.dtype,
         np.core.multiarray._reconstruct,
         np.core.multiarray.scalar,
+        # numpy 2 pickles the same two under the name of its renamed
+        # numpy.core (numpy 1.26 has numpy._core too, as an alias).
+        (np.core.multiarray._reconstruct, _NUMPY2 + '_reconstruct'),
+        (np.core.multiarray.scalar, _NUMPY2 + 'scalar'),
         # pickle protocol 2 writes '__builtin__', later ones 'builtins'.
         (_history_buffer_getattr, '__builtin__.getattr'),
         (_history_buffer_getattr, 'builtins.getattr'),
@@ -92,14 +101,71 @@ def allow_mmengine_checkpoints() -> None:
         add_safe_globals(mmengine_checkpoint_types())
 
 
-def load_local_checkpoint(filename: str, map_location=None) -> Any:
-    """mmengine's loader for local paths, with errors that name the file.
+# Parameters that every Lite-HRNet state dict has (ours, mmpose's port and
+# the official one share the names), under the backbone's prefix.
+_LITEHRNET_KEYS = ('stem.conv1.conv.weight', 'transition0.', 'stage0.0.')
+
+
+def is_litehrnet_state_dict(state_dict: Any) -> bool:
+    """Whether ``state_dict`` holds a Lite-HRNet backbone, bare or under a
+    prefix such as ``backbone.``."""
+    if not isinstance(state_dict, dict):
+        return False
+    keys = [k for k in state_dict if isinstance(k, str)]
+    stem, *others = _LITEHRNET_KEYS
+    for key in keys:
+        if not key.endswith(stem):
+            continue
+        prefix = key[: -len(stem)]
+        if prefix and not prefix.endswith('.'):
+            continue
+        if all(any(k.startswith(prefix + o) for k in keys) for o in others):
+            return True
+    return False
+
+
+def _why_unloadable(path: str, error: Exception) -> Optional[str]:
+    """What is wrong with the file that ``torch.load`` failed on, or None
+    when the failure is not the file's (``map_location='cuda'`` without a
+    GPU, ...). torch.save writes a zip archive (a legacy file is a pickle,
+    opcode PROTO first); a truncated archive loses its central directory."""
+    with open(path, 'rb') as f:
+        head = f.read(1)
+    if not head:
+        return 'cannot be read: it is empty (0 bytes)'
+    if not zipfile.is_zipfile(path) and head != pickle.PROTO:
+        first = str(error).splitlines()[0] if str(error) else ''
+        return (
+            'cannot be read: it is truncated or not a PyTorch checkpoint '
+            f'({type(error).__name__}: {first})'
+        )
+    if isinstance(error, pickle.UnpicklingError):
+        reason = next(
+            (
+                line.strip()
+                for line in str(error).splitlines()
+                if 'GLOBAL' in line or 'getattr' in line
+            ),
+            str(error).strip(),
+        )
+        return (
+            'refused: it asks to run code or build objects outside the '
+            f'types mmengine writes (weights_only loading). {reason}'
+        )
+    return None
+
+
+def load_from_local(filename: str, map_location=None) -> Any:
+    """mmengine's loader for local paths, with the file named in its errors
+    and Lite-HRNet state dicts tagged with their file.
 
     Registered in place of mmengine's own (``CheckpointLoader``, prefix
-    ``''``), so ``load_from``, ``--resume``, ``mim test --checkpoint``,
-    ``init_cfg=dict(type='Pretrained')`` and the inferencers all use it.
-    The loading itself is unchanged (``torch.load`` with its default
-    ``weights_only=True``).
+    ``''``) and named like it, so mmengine's log line still says ``local``.
+    The loading is mmengine's: ``torch.load`` with its default
+    ``weights_only=True``, the same result and metadata for any other
+    checkpoint. Where mmengine fails on a missing, empty, truncated or
+    refused file, the error keeps its type and names the file; any other
+    error (``map_location='cuda'`` without a GPU, ...) passes unchanged.
     """
     path = os.path.expanduser(filename)
     if not os.path.isfile(path):
@@ -108,35 +174,22 @@ def load_local_checkpoint(filename: str, map_location=None) -> Any:
             f'checkpoint {path}: {what}; expected a .pth file written by '
             'torch.save or mim train'
         )
-    if os.path.getsize(path) == 0:
-        raise CheckpointError(f'checkpoint {path} is empty (0 bytes)')
+    from mmengine.runner import checkpoint as mmengine_checkpoint
+
     try:
-        checkpoint = torch.load(path, map_location=map_location)
-    except pickle.UnpicklingError as e:
-        reason = next(
-            (
-                line.strip()
-                for line in str(e).splitlines()
-                if 'GLOBAL' in line or 'getattr' in line
-            ),
-            str(e).strip(),
+        checkpoint = mmengine_checkpoint.load_from_local(
+            filename, map_location
         )
-        raise pickle.UnpicklingError(
-            f'checkpoint {path} refused: it asks to run code or build '
-            'objects outside the types mmengine writes (weights_only '
-            f'loading). {reason}'
-        ) from None
-    except Exception as e:  # garbage makes the unpickler fail anyhow
-        raise CheckpointError(
-            f'checkpoint {path} cannot be read: it is truncated or not a '
-            f'PyTorch checkpoint ({type(e).__name__}: '
-            f'{str(e).splitlines()[0] if str(e) else ""})'
-        ) from None
+    except Exception as e:
+        message = _why_unloadable(path, e)
+        if message is None:
+            raise
+        raise type(e)(f'checkpoint {path} {message}') from None
     state_dict = checkpoint
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
         state_dict = checkpoint['state_dict']
     # Only dict subclasses (OrderedDict, what torch saves) take attributes.
-    if isinstance(state_dict, dict) and hasattr(state_dict, '__dict__'):
+    if is_litehrnet_state_dict(state_dict) and hasattr(state_dict, '__dict__'):
         metadata = getattr(state_dict, '_metadata', None) or OrderedDict()
         metadata.setdefault('', {})
         for entry in metadata.values():
@@ -146,9 +199,9 @@ def load_local_checkpoint(filename: str, map_location=None) -> Any:
 
 
 def register_checkpoint_loader() -> None:
-    """Put :func:`load_local_checkpoint` behind mmengine's local paths."""
+    """Put :func:`load_from_local` behind mmengine's local paths."""
     from mmengine.runner import CheckpointLoader
 
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_local_checkpoint, force=True
+        prefixes='', loader=load_from_local, force=True
     )

@@ -1,9 +1,15 @@
 """Checkpoints written by mmengine's runner load under weights_only=True;
-a checkpoint that carries code is still refused."""
+a checkpoint that carries code is still refused; bad files get errors of
+mmengine's type naming them; any other model's checkpoint loads as without
+the import."""
 
+import json
+import os
 import pickle
 import subprocess
+import sys
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -12,6 +18,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from litehrnet_mm import LiteHRNet
+
+from .conftest import REPO
 
 
 class TinyPoseModel(BaseModel):
@@ -173,28 +181,31 @@ def test_missing_file(tmp_path):
         load_checkpoint(Wrapper('18'), str(tmp_path))
 
 
-@pytest.mark.parametrize('keep', [0, 100, 0.5])
-def test_truncated_or_empty_file(tmp_path, keep):
+@pytest.mark.parametrize(
+    'keep,error', [(0, EOFError), (100, RuntimeError), (0.5, RuntimeError)]
+)
+def test_truncated_or_empty_file(tmp_path, keep, error):
+    """mmengine fails on these too: the same exception type, naming the
+    file and saying what is wrong with it."""
     from mmengine.runner import load_checkpoint
-
-    from litehrnet_mm.checkpoint import CheckpointError
 
     path = save(Wrapper('naive-18'), tmp_path / 'full.pth')
     data = open(path, 'rb').read()
     cut = tmp_path / 'cut.pth'
     cut.write_bytes(data[: int(keep * len(data)) if keep < 1 else keep])
-    with pytest.raises(CheckpointError, match=f'checkpoint {cut}'):
+    what = 'empty' if keep == 0 else 'truncated or not a PyTorch'
+    with pytest.raises(
+        error, match=f'checkpoint {cut} cannot be read: it is ' + what
+    ):
         load_checkpoint(Wrapper('naive-18'), str(cut))
 
 
 def test_not_a_checkpoint(tmp_path):
     from mmengine.runner import load_checkpoint
 
-    from litehrnet_mm.checkpoint import CheckpointError
-
     path = tmp_path / 'notes.pth'
     path.write_text('these are not weights\n')
-    with pytest.raises(CheckpointError, match='truncated or not a PyTorch'):
+    with pytest.raises(IndexError, match='truncated or not a PyTorch'):
         load_checkpoint(Wrapper('18'), str(path))
 
 
@@ -266,3 +277,173 @@ def test_matching_checkpoint_still_loads(tmp_path):
     load_checkpoint(target, path, strict=True)
     for name, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[name], value)
+
+
+# Import changes nothing for other checkpoints ------------------------------
+
+# Loads checkpoints through mmengine and prints what came out: results,
+# metadata, errors and mmengine's log line about the loader.
+_LOAD_SCRIPT = """
+import json, logging, sys
+import torch
+if sys.argv[1] == 'import':
+    import litehrnet_mm
+from mmengine.logging import MMLogger
+from mmengine.runner import CheckpointLoader, load_checkpoint
+
+lines = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        lines.append(record.getMessage())
+MMLogger.get_current_instance().addHandler(Keep())
+
+def outcome(call):
+    try:
+        ckpt = call()
+    except Exception as e:
+        return dict(error=type(e).__name__, message=str(e))
+    state_dict = ckpt.get('state_dict', ckpt)
+    return dict(
+        keys=sorted(state_dict),
+        metadata=repr(getattr(state_dict, '_metadata', None)),
+    )
+
+torch.manual_seed(0)
+folder = sys.argv[2]
+result = dict(
+    linear=outcome(lambda: load_checkpoint(
+        torch.nn.Linear(3, 2), folder + '/linear.pth')),
+    bare=outcome(lambda: CheckpointLoader.load_checkpoint(
+        folder + '/bare.pth')),
+    cuda=outcome(lambda: CheckpointLoader.load_checkpoint(
+        folder + '/linear.pth', map_location='cuda')),
+    missing=outcome(lambda: CheckpointLoader.load_checkpoint(
+        folder + '/missing.pth')),
+    litehrnet=outcome(lambda: CheckpointLoader.load_checkpoint(
+        folder + '/litehrnet.pth')),
+    log=lines,
+)
+print(json.dumps(result))
+"""
+
+
+@pytest.fixture(scope='module')
+def with_and_without_import(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('plain')
+    linear = torch.nn.Linear(3, 2)
+    torch.save({'state_dict': linear.state_dict()}, folder / 'linear.pth')
+    torch.save(linear.state_dict(), folder / 'bare.pth')
+    save(Wrapper('naive-18'), folder / 'litehrnet.pth')
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    outcomes = {}
+    for mode in ('plain', 'import'):
+        out = subprocess.run(
+            [sys.executable, '-c', _LOAD_SCRIPT, mode, str(folder)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        outcomes[mode] = json.loads(out.strip().splitlines()[-1])
+    return folder, outcomes['plain'], outcomes['import']
+
+
+@pytest.mark.parametrize('case', ['linear', 'bare', 'cuda'])
+def test_other_checkpoints_load_as_without_import(
+    with_and_without_import, case
+):
+    """Same keys, same metadata (no tag of ours), same errors with the same
+    message (a CUDA error stays a CUDA error)."""
+    _, plain, imported = with_and_without_import
+    assert imported[case] == plain[case]
+    if case == 'cuda':
+        assert imported[case]['error'] == 'RuntimeError'
+        assert 'CUDA' in imported[case]['message']
+    else:
+        assert 'litehrnet_mm' not in imported[case]['metadata']
+
+
+def test_log_names_the_local_backend(with_and_without_import):
+    folder, plain, imported = with_and_without_import
+    assert imported['log'] == plain['log']
+    assert (
+        f'Loads checkpoint by local backend from path: {folder}/linear.pth'
+        in imported['log']
+    )
+
+
+def test_missing_file_keeps_the_error_type(with_and_without_import):
+    folder, plain, imported = with_and_without_import
+    assert plain['missing']['error'] == 'FileNotFoundError'
+    assert imported['missing']['error'] == 'FileNotFoundError'
+    assert f'{folder}/missing.pth: not found' in imported['missing']['message']
+
+
+def test_only_litehrnet_state_dicts_are_tagged(with_and_without_import):
+    folder, plain, imported = with_and_without_import
+    assert imported['litehrnet']['keys'] == plain['litehrnet']['keys']
+    assert 'litehrnet_mm.source' not in plain['litehrnet']['metadata']
+    assert (
+        f"'litehrnet_mm.source': '{folder}/litehrnet.pth'"
+        in imported['litehrnet']['metadata']
+    )
+
+
+@pytest.mark.parametrize(
+    'state_dict,expected',
+    [
+        (LiteHRNet(arch='naive-18').state_dict(), True),
+        (
+            {'backbone.' + k: v for k, v in LiteHRNet().state_dict().items()},
+            True,
+        ),
+        (torch.nn.Linear(3, 2).state_dict(), False),
+        # A model with a stem of that name but no Lite-HRNet stages.
+        ({'stem.conv1.conv.weight': torch.zeros(1), 'stage0.x': 1}, False),
+        ({'mystem.conv1.conv.weight': 1, 'mytransition0.0': 1}, False),
+        ([1, 2], False),
+    ],
+)
+def test_is_litehrnet_state_dict(state_dict, expected):
+    from litehrnet_mm.checkpoint import is_litehrnet_state_dict
+
+    assert is_litehrnet_state_dict(state_dict) is expected
+
+
+# numpy 2 pickles ------------------------------------------------------------
+
+
+def test_numpy2_checkpoint_loads_like_a_numpy1_one(tmp_path):
+    """numpy 2 names its array and scalar reconstructors
+    ``numpy._core.multiarray.*``; the same two are allowed under that name,
+    and nothing else of numpy._core."""
+    meta = dict(sigmas=np.array([0.1, 0.2]), num_keypoints=np.int64(2))
+    path = tmp_path / 'numpy1.pth'
+    torch.save({'meta': meta}, path)
+    with zipfile.ZipFile(path) as source:
+        files = {n: source.read(n) for n in source.namelist()}
+    (pkl,) = [n for n in files if n.endswith('data.pkl')]
+    assert b'numpy.core.multiarray' in files[pkl]
+    files[pkl] = files[pkl].replace(
+        b'numpy.core.multiarray', b'numpy._core.multiarray'
+    )
+    numpy2 = tmp_path / 'numpy2.pth'
+    with zipfile.ZipFile(numpy2, 'w') as target:
+        for name, data in files.items():
+            target.writestr(name, data)
+    loaded = torch.load(numpy2)['meta']
+    assert np.array_equal(loaded['sigmas'], meta['sigmas'])
+    assert loaded['num_keypoints'] == 2
+    assert type(loaded['num_keypoints']) is np.int64
+
+    # Another callable of numpy._core stays refused.
+    files[pkl] = files[pkl].replace(
+        b'numpy._core.multiarray\n_reconstruct',
+        b'numpy._core.multiarray\nfromfile',
+    )
+    evil = tmp_path / 'evil.pth'
+    with zipfile.ZipFile(evil, 'w') as target:
+        for name, data in files.items():
+            target.writestr(name, data)
+    with pytest.raises(pickle.UnpicklingError, match='fromfile'):
+        torch.load(evil)

@@ -1,4 +1,5 @@
-"""mmpose's COCO and MPII datasets, checking their files first.
+"""mmpose's COCO, MPII and COCO-WholeBody-Hand datasets, checking their
+files first.
 
 ``type='litehrnet_mm.CocoDataset'`` behaves as mmpose's ``CocoDataset``
 once its files are found to be right; a missing or empty data folder, a
@@ -14,9 +15,10 @@ from .checks import require_dir, require_file, require_images
 
 try:
     from mmpose.datasets import CocoDataset as _CocoDataset
+    from mmpose.datasets import CocoWholeBodyHandDataset as _HandDataset
     from mmpose.datasets import MpiiDataset as _MpiiDataset
 except ImportError:  # mmpose is optional for the package
-    _CocoDataset = _MpiiDataset = None
+    _CocoDataset = _HandDataset = _MpiiDataset = None
 
 LOAD_ERRORS = (AssertionError, KeyError, IndexError, TypeError, ValueError)
 
@@ -25,6 +27,7 @@ class _CheckedFiles:
     """Checks shared by the top-down datasets; ``_kind`` names the format."""
 
     _kind = ''
+    _instance = 'person'
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         name = type(self).__name__
@@ -47,8 +50,8 @@ class _CheckedFiles:
             ) from None
         if not instances:
             raise DatasetError(
-                f'{name}: annotation file {self.ann_file} holds no person '
-                'instance; expected at least one'
+                f'{name}: annotation file {self.ann_file} holds no '
+                f'{self._instance} instance; expected at least one'
             )
         require_images(
             (i['img_path'] for i in instances),
@@ -104,3 +107,14 @@ if _CocoDataset is not None:
                     '; expected mpii_gt_val.mat (headbox_file)',
                 )
             return super()._load_annotations()
+
+    @DATASETS.register_module()
+    class CocoWholeBodyHandDataset(_CheckedFiles, _HandDataset):
+        """mmpose's ``CocoWholeBodyHandDataset`` with its files checked
+        first."""
+
+        _kind = (
+            'a COCO-WholeBody JSON file (lefthand_kpts, righthand_kpts, '
+            '... per person)'
+        )
+        _instance = 'valid hand'

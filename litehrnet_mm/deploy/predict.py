@@ -34,15 +34,24 @@ def deploy_metadata(cfg) -> Dict[str, object]:
         std=[float(v) for v in pre.get('std', [1.0, 1.0, 1.0])],
         bgr_to_rgb=bool(pre.get('bgr_to_rgb', False)),
     )
-    dataset = cfg.get('test_dataloader', cfg.get('val_dataloader', {}))
-    dataset = dataset.get('dataset', {}) if dataset else {}
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    dataset = loader.get('dataset', {})
     scope = scope_of(cfg)
     init_default_scope(scope)
     if scope == 'mmseg':
         from mmseg.registry import DATASETS
 
-        info = dict(DATASETS.get(dataset['type']).METAINFO)
+        info = {}
+        if 'type' in dataset:
+            info.update(DATASETS.get(dataset['type']).METAINFO)
         info.update(dataset.get('metainfo') or {})
+        if 'classes' not in info:
+            # A config without a dataset: classes by number.
+            num = int(cfg.model.decode_head.num_classes)
+            info['classes'] = [str(i) for i in range(num)]
+        if 'palette' not in info:
+            rng = np.random.default_rng(0)
+            info['palette'] = rng.integers(0, 255, (len(info['classes']), 3))
         meta.update(
             task='seg',
             classes=list(info['classes']),
@@ -52,7 +61,20 @@ def deploy_metadata(cfg) -> Dict[str, object]:
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
     from mmpose.registry import DATASETS
 
-    info = dataset.get('metainfo') or DATASETS.get(dataset['type']).METAINFO
+    info = dataset.get('metainfo')
+    if info is None and 'type' in dataset:
+        info = DATASETS.get(dataset['type']).METAINFO
+    if info is None:
+        # A config without a dataset: keypoints by number, no skeleton.
+        num = int(cfg.model.head.out_channels)
+        meta.update(
+            task='pose',
+            keypoints=[str(i) for i in range(num)],
+            skeleton=[],
+            keypoint_colors=[[255, 128, 0]] * num,
+            link_colors=[],
+        )
+        return meta
     info = parse_pose_metainfo(dict(info))
     names = info['keypoint_id2name']
     meta.update(

@@ -20,14 +20,23 @@ def _models():
 
 
 def _mmpose_weights() -> dict:
-    """Config name -> checkpoint URL from mmpose's own metafiles."""
+    """Our config name -> checkpoint URL, from mmpose's own metafiles of
+    every Lite-HRNet config it has."""
     mmpose = pytest.importorskip('mmpose')
-    root = Path(mmpose.__file__).parent / '.mim/configs/body_2d_keypoint'
+    root = Path(mmpose.__file__).parent / '.mim/configs'
     weights = {}
-    for name in ('coco/litehrnet_coco.yml', 'mpii/litehrnet_mpii.yml'):
-        path = root / 'topdown_heatmap' / name
+    for name in (
+        'body_2d_keypoint/topdown_heatmap/coco/litehrnet_coco.yml',
+        'body_2d_keypoint/topdown_heatmap/mpii/litehrnet_mpii.yml',
+        'hand_2d_keypoint/topdown_heatmap/coco_wholebody_hand/'
+        'litehrnet_coco_wholebody_hand.yml',
+    ):
+        path = root / name
         for model in yaml.safe_load(path.read_text())['Models']:
-            weights[model['Name']] = model['Weights']
+            # mmpose names its hand config litehrnet-w18, its body ones
+            # litehrnet-18; ours are all litehrnet-18.
+            ours = model['Name'].replace('litehrnet-w18', 'litehrnet-18')
+            weights[ours] = model['Weights']
     return weights
 
 
@@ -52,3 +61,16 @@ def test_model_index_is_package_data():
     text = (REPO / 'pyproject.toml').read_text()
     assert '".mim/model-index.yml"' in text
     assert '".mim/configs/*/*/*.yml"' in text
+
+
+def test_every_litehrnet_config_of_mmpose_exists_here():
+    mmpose = pytest.importorskip('mmpose')
+    theirs = {
+        p.stem.replace('litehrnet-w18', 'litehrnet-18')
+        for p in (Path(mmpose.__file__).parent / '.mim/configs').rglob(
+            '*litehrnet*.py'
+        )
+    }
+    ours = {p.stem for p in (REPO / 'configs' / 'pose').glob('*/*.py')}
+    assert theirs, 'no Lite-HRNet config found in mmpose'
+    assert theirs <= ours, sorted(theirs - ours)

@@ -208,3 +208,42 @@ def test_configs_stop_on_a_missing_data_root_with_its_path(config, tmp_path):
     host = cfg.get('default_scope')
     with pytest.raises(FileNotFoundError, match=str(tmp_path / 'missing')):
         build(host, **dataset)
+
+
+def test_hand_file_without_a_valid_hand(tmp_path):
+    """COCO-WholeBody annotations whose hands are all invalid: one error
+    naming the file, not an empty dataset."""
+    (tmp_path / 'images').mkdir()
+    person = dict(
+        id=1,
+        image_id=1,
+        category_id=1,
+        iscrowd=0,
+        segmentation=[],
+        area=1,
+        bbox=[0, 0, 1, 1],
+        lefthand_valid=False,
+        lefthand_box=[0, 0, 0, 0],
+        lefthand_kpts=[0] * 63,
+        righthand_valid=False,
+        righthand_box=[0, 0, 0, 0],
+        righthand_kpts=[0] * 63,
+    )
+    ann = tmp_path / 'wholebody.json'
+    ann.write_text(
+        json.dumps(
+            dict(
+                images=[dict(id=1, file_name='a.jpg', width=8, height=8)],
+                annotations=[person],
+                categories=[dict(id=1, name='person')],
+            )
+        )
+    )
+    with pytest.raises(DatasetError, match=f'{ann} holds no valid hand'):
+        build(
+            'mmpose',
+            type='litehrnet_mm.CocoWholeBodyHandDataset',
+            data_root=str(tmp_path),
+            ann_file='wholebody.json',
+            data_prefix=dict(img='images/'),
+        )

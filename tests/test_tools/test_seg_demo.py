@@ -67,3 +67,29 @@ def test_demo_config_matches_the_generator():
     assert cfg.model.backbone.arch == '18'
     assert cfg.train_cfg.max_iters == 600
     assert config.stem.endswith('-{}x{}'.format(*cfg.crop_size))
+
+
+def test_demo_pictures_show_image_truth_and_prediction(tmp_path):
+    """The demo's drawing step on an initialised (untrained) model: one
+    picture per held-out image, panels scaled up from 64x64."""
+    pytest.importorskip('mmseg')
+    import importlib.util
+
+    import cv2
+
+    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
+
+    spec = importlib.util.spec_from_file_location('seg_demo', DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    data = tmp_path / 'data'
+    generate_seg_dataset(str(data), 1, 2, size=(64, 64), seed=3)
+    checkpoint = str(tmp_path / 'untrained.pth')
+    demo.save_untrained(demo.CONFIG, checkpoint, [])
+    pictures = demo.draw_pictures(
+        demo.CONFIG, checkpoint, str(data), str(tmp_path / 'pictures'), 2
+    )
+    assert [p.split('/')[-1] for p in pictures] == ['00000.png', '00001.png']
+    for path in pictures:
+        picture = cv2.imread(path)
+        assert picture.shape[1] >= 3 * 256 and picture.shape[0] > 256

@@ -1,6 +1,7 @@
 """Segmentation demo: generate the synthetic dataset, train Lite-HRNet-18
 on it with ``mim train mmseg`` on CPU, evaluate it with ``mim test`` before
-and after training, and draw pictures with ``MMSegInferencer``.
+and after training, and draw ``MMSegInferencer``'s predictions of held-out
+images next to the images and their ground truth.
 
 Everything goes under ``work_dirs/demo/``; the last line reads::
 
@@ -51,6 +52,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=100)
     parser.add_argument(
+        '--num-pictures',
+        type=int,
+        default=8,
+        help='held-out images to draw with their prediction',
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         default=[],
@@ -88,23 +95,13 @@ def _mim(args: List[str], log_path: str) -> None:
 
 
 def test_miou(
-    config: str,
-    checkpoint: str,
-    work_dir: str,
-    options: List[str],
-    show: bool = False,
+    config: str, checkpoint: str, work_dir: str, options: List[str]
 ) -> float:
     """``mim test`` the checkpoint; return its mIoU (percent) as the run
-    recorded it in its json log. ``show`` draws every prediction under
-    ``work_dir/pictures``."""
+    recorded it in its json log."""
     os.makedirs(work_dir, exist_ok=True)
     args = ['test', 'mmseg', config, '--checkpoint', checkpoint]
     args += ['--work-dir', work_dir]
-    if show:
-        # mmseg's test.py hands --show-dir to the visualizer as is (a
-        # relative path lands in the current folder); draw every batch.
-        args += ['--show-dir', osp.join(work_dir, 'pictures')]
-        options = options + ['default_hooks.visualization.interval=1']
     if options:
         args += ['--cfg-options'] + options
     _mim(args, osp.join(work_dir, 'mim_test.log'))
@@ -150,17 +147,43 @@ def save_untrained(config: str, path: str, options: List[str]) -> None:
 
 
 def draw_pictures(
-    config: str, checkpoint: str, data_root: str, out_dir: str
+    config: str, checkpoint: str, data_root: str, out_dir: str, count: int
 ) -> List[str]:
-    """Masks overlaid on four held-out images, by ``MMSegInferencer``."""
+    """``MMSegInferencer``'s predictions of the first ``count`` held-out
+    images, each drawn next to its image and ground truth, scaled up, with
+    a legend of the classes (:func:`litehrnet_mm.visualization.
+    draw_seg_panels`)."""
+    import cv2
     from mmseg.apis import MMSegInferencer
 
+    from litehrnet_mm.visualization import draw_seg_panels
+
     images = sorted(glob.glob(osp.join(data_root, 'img_dir', 'val', '*')))
+    images = images[:count]
     inferencer = MMSegInferencer(
         model=config, weights=checkpoint, device='cpu'
     )
-    inferencer(images[:4], out_dir=out_dir, show=False)
-    return sorted(glob.glob(osp.join(out_dir, 'vis', '*')))
+    predictions = inferencer(images)['predictions']
+    if len(images) == 1:
+        predictions = [predictions]
+    meta = inferencer.model.dataset_meta
+    os.makedirs(out_dir, exist_ok=True)
+    pictures = []
+    for image, prediction in zip(images, predictions):
+        name = osp.basename(image)
+        labels = cv2.imread(
+            osp.join(data_root, 'ann_dir', 'val', name), cv2.IMREAD_UNCHANGED
+        )
+        picture = draw_seg_panels(
+            cv2.imread(image),
+            labels,
+            prediction,
+            meta['classes'],
+            meta['palette'],
+        )
+        pictures.append(osp.join(out_dir, osp.splitext(name)[0] + '.png'))
+        cv2.imwrite(pictures[-1], picture)
+    return pictures
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -218,20 +241,19 @@ def main(argv: Optional[List[str]] = None) -> None:
         trained = f.read().strip()
 
     miou = test_miou(
-        args.config,
-        trained,
-        osp.join(seg_dir, 'test_trained'),
-        options,
-        show=True,
+        args.config, trained, osp.join(seg_dir, 'test_trained'), options
     )
     pictures = draw_pictures(
-        args.config, trained, data_root, osp.join(seg_dir, 'inferencer')
+        args.config,
+        trained,
+        data_root,
+        osp.join(seg_dir, 'pictures'),
+        args.num_pictures,
     )
     minutes = (time.perf_counter() - start) / 60
     print(
-        f'seg demo: {len(pictures)} pictures in '
-        f'{osp.join(seg_dir, "inferencer", "vis")}, every held-out one in '
-        f'{osp.join(seg_dir, "test_trained", "pictures")}; '
+        f'seg demo: {len(pictures)} pictures (image, ground truth, '
+        f'prediction) in {osp.join(seg_dir, "pictures")}; '
         f'{minutes:.1f} min in all',
         flush=True,
     )

@@ -34,12 +34,9 @@ param_scheduler = [
     ),
 ]
 
-# The paper sets lr 2e-3 for 8 GPUs x 32 images. The 256x192 and 256x256
-# configs keep mmpose's 64 images per GPU (the "8xb64" of their names, the
-# batch of its published checkpoints), so `--auto-scale-lr` scales the lr
-# linearly from this batch to the one actually used.
-auto_scale_lr = dict(base_batch_size=256)
-
+# The lr 2e-3 belongs to the batch of the official config it comes from:
+# each dataset base (and the 384x288 configs) sets auto_scale_lr to that
+# batch, so `--auto-scale-lr` scales the lr linearly from it.
 model = dict(
     type='TopdownPoseEstimator',
     data_preprocessor=dict(

@@ -23,7 +23,7 @@ built.
 
 import copy
 from numbers import Real
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..blocks.lite_hr_module import MODULE_TYPES
 
@@ -85,6 +85,21 @@ def arch_to_extra(arch: str) -> Dict[str, Any]:
         ),
         with_head=True,
     )
+
+
+def split_arch(arch: Any, extra: Any) -> Tuple[Optional[str], Any]:
+    """``(preset name or None, extra or None)`` from the backbone's first
+    two arguments: a dict as the first one is ``extra``, as in the official
+    code's and mmpose's ``LiteHRNet(extra, ...)``."""
+    if isinstance(arch, dict):
+        if extra is not None:
+            raise TypeError(
+                'LiteHRNet: an extra dict both as the first argument and as '
+                'extra=; expected it once, LiteHRNet(extra) or '
+                'LiteHRNet(extra=extra)'
+            )
+        return None, arch
+    return (arch, None) if extra is None else (None, extra)
 
 
 def _is_int(value: Any) -> bool:

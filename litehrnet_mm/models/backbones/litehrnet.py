@@ -23,8 +23,10 @@ from litehrnet_mm.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from ..blocks.fusion import separable_conv
 from ..blocks.iterative_head import IterativeHead
 from ..blocks.lite_hr_module import LiteHRModule
+from ..blocks.norm import fit_group_norm, report_fitted_layers
 from ..blocks.stem import Stem
-from .arch import ARCH_ZOO, arch_to_extra, check_extra
+from .arch import ARCH_ZOO, arch_to_extra, check_extra, split_arch
+from .init_cfg import DEFAULT_INIT_CFG, resolve_init_cfg
 from .state_dict_check import check_state_dict_fits
 
 
@@ -39,9 +41,10 @@ class LiteHRNet(BaseModule):
     this relies on).
 
     Args:
-        arch (str): A preset: ``'18'``, ``'30'``, ``'naive-18'`` or
-            ``'wider-naive-18'``. Ignored when ``extra`` is given.
-            Defaults to ``'18'``.
+        arch (str | dict): A preset: ``'18'``, ``'30'``, ``'naive-18'`` or
+            ``'wider-naive-18'``; a dict is taken as ``extra``
+            (``LiteHRNet(extra)``, the official signature). Ignored when
+            ``extra`` is given. Defaults to ``'18'``.
         extra (dict, optional): A custom architecture in the official form
             (see :mod:`.arch`). Defaults to None (use ``arch``).
         in_channels (int): Channels of the input image. Defaults to 3.
@@ -55,7 +58,9 @@ class LiteHRNet(BaseModule):
             transitions. Defaults to -1 (nothing frozen).
         conv_cfg (dict, optional): Config of the conv layers.
         norm_cfg (dict): Config of the norm layers. Defaults to BN; the
-            segmentation configs use SyncBN.
+            segmentation configs use SyncBN. With GN, a layer whose
+            channels ``num_groups`` does not divide uses the largest group
+            count below it that does (see :mod:`..blocks.norm`).
         norm_eval (bool): Keep BN layers in eval mode while training
             (frozen running statistics). Defaults to False.
         with_cp (bool): Activation checkpointing of every block: less
@@ -70,6 +75,10 @@ class LiteHRNet(BaseModule):
             in the official code. Use ``dict(type='Pretrained',
             checkpoint=..., prefix='backbone.')`` to load the backbone of a
             full-model checkpoint.
+        pretrained (str, optional): mmseg's deprecated form of
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``,
+            which mmseg's ``EncoderDecoder`` passes on from
+            ``model.pretrained``. Defaults to None.
 
     Attributes:
         out_channels (tuple[int]): Channels of each returned map, in the
@@ -106,15 +115,15 @@ class LiteHRNet(BaseModule):
         norm_eval: bool = False,
         with_cp: bool = False,
         deploy: bool = False,
-        init_cfg: OptMultiConfig = [
-            dict(type='Normal', std=0.001, layer=['Conv2d']),
-            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
-        ],
+        init_cfg: OptMultiConfig = DEFAULT_INIT_CFG,
+        pretrained: Optional[str] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=resolve_init_cfg(init_cfg, pretrained))
+        arch, extra = split_arch(arch, extra)
         #: The preset name, None for a custom ``extra``.
-        self.arch = arch if extra is None else None
+        self.arch = arch
         extra = check_extra(arch_to_extra(arch) if extra is None else extra)
+        norm_cfg = fit_group_norm(norm_cfg)
         if with_head is not None:
             if not isinstance(with_head, bool):
                 raise TypeError(
@@ -201,6 +210,7 @@ class LiteHRNet(BaseModule):
             4 * 2**i for i in self.out_indices
         )
         self._freeze_stages()
+        report_fitted_layers(self)
         # A checkpoint of another architecture gets one clear error naming
         # the file and the keys, instead of loading partly; strict=False
         # loads what fits and names the rest (see state_dict_check).

@@ -43,7 +43,7 @@ from .arch import ARCH_ZOO
 
 __all__ = ['check_state_dict_fits']
 
-# Where litehrnet_mm.checkpoint.load_local_checkpoint records the file a
+# Where litehrnet_mm.checkpoint.load_from_local records the file a
 # state dict came from: in every entry of the state dict's ``_metadata``
 # (one per module, which torch and mmengine carry through key renaming and
 # copies and hand to each module's load_state_dict pre-hooks), so that a
@@ -71,7 +71,7 @@ def check_state_dict_fits(
 
     Raises:
         CheckpointError: naming the file (when read by
-            :func:`litehrnet_mm.checkpoint.load_local_checkpoint`), the
+            :func:`litehrnet_mm.checkpoint.load_from_local`), the
             keys, and the preset the checkpoint fits, if any.
     """
     own = {k: tuple(v.shape) for k, v in model.state_dict().items()}

@@ -3,6 +3,7 @@
 from .fusion import FuseDown, FuseUp, build_fuse_layers, fuse
 from .iterative_head import IterativeHead
 from .lite_hr_module import LiteHRModule
+from .norm import FittedGroupNorm
 from .shuffle import ShuffleUnit, channel_shuffle
 from .stem import Stem
 from .weighting import (
@@ -14,6 +15,7 @@ from .weighting import (
 __all__ = [
     'ConditionalChannelWeighting',
     'CrossResolutionWeighting',
+    'FittedGroupNorm',
     'FuseDown',
     'FuseUp',
     'IterativeHead',

@@ -229,3 +229,110 @@ def test_pretrained_init_cfg_with_prefix(tmp_path):
     model.init_weights()
     for name, value in source.state_dict().items():
         torch.testing.assert_close(model.state_dict()[name], value, msg=name)
+
+
+# The hosts' conventions -----------------------------------------------------
+
+
+def test_extra_as_first_positional_argument():
+    """``LiteHRNet(extra, ...)``: the official and mmpose signature."""
+    extra = arch_to_extra('naive-18')
+    model = LiteHRNet(copy.deepcopy(extra), in_channels=3).eval()
+    assert model.arch is None
+    assert model.extra == LiteHRNet(extra=copy.deepcopy(extra)).extra
+    assert list(model.state_dict()) == list(
+        LiteHRNet(arch='naive-18').state_dict()
+    )
+    assert model(torch.rand(1, 3, 64, 64))[0].shape == (1, 30, 16, 16)
+    assert LiteHRNet('30').arch == '30'
+    with pytest.raises(TypeError, match='extra dict both as the first'):
+        LiteHRNet(extra, extra=extra)
+
+
+def test_pretrained_is_mmseg_s_form_of_a_pretrained_init(tmp_path):
+    source = random_weights_(LiteHRNet(arch='naive-18'))
+    path = tmp_path / 'backbone.pth'
+    torch.save(source.state_dict(), path)
+    with pytest.warns(FutureWarning, match='pretrained is deprecated'):
+        model = LiteHRNet(arch='naive-18', pretrained=str(path))
+    assert model.init_cfg == dict(type='Pretrained', checkpoint=str(path))
+    model.init_weights()
+    for name, value in source.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], value, msg=name)
+    # None keeps the default initialisation.
+    assert LiteHRNet(pretrained=None).init_cfg == LiteHRNet().init_cfg
+
+
+@pytest.mark.parametrize(
+    'kwargs,error,words',
+    [
+        (dict(pretrained=3), TypeError, 'expected a checkpoint path'),
+        (
+            dict(pretrained='a.pth', init_cfg=dict(type='Kaiming')),
+            ValueError,
+            'both pretrained',
+        ),
+    ],
+)
+def test_bad_pretrained(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        LiteHRNet(**kwargs)
+
+
+@pytest.mark.parametrize('arch', PRESETS)
+@pytest.mark.parametrize('num_groups', [4, 8])
+def test_group_norm_builds_trains_and_fits_every_layer(arch, num_groups):
+    """The CRW's hidden width (7, 17, 37 for Lite-HRNet-18) and the naive
+    half-branches (15) are divisible by few group counts: those layers use
+    the largest count below num_groups that divides their channels; all
+    others use num_groups."""
+    from mmcv.cnn import ConvModule
+
+    from litehrnet_mm.models.blocks.norm import FittedGroupNorm
+
+    model = LiteHRNet(
+        arch=arch, norm_cfg=dict(type='GN', num_groups=num_groups)
+    )
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
+    assert norms
+    assert not any(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        for m in model.modules()
+    )
+    for norm in norms:
+        assert isinstance(norm, FittedGroupNorm)
+        c = norm.num_channels
+        assert c % norm.num_groups == 0
+        if c % num_groups == 0:
+            assert norm.num_groups == num_groups
+        else:
+            assert norm.num_groups == max(
+                g for g in range(1, num_groups) if c % g == 0
+            )
+    # ConvModule names a GroupNorm 'gn', as with mmcv's own GN.
+    assert any(
+        hasattr(m, 'gn') for m in model.modules() if isinstance(m, ConvModule)
+    )
+    model.init_weights()
+    out = model(torch.rand(2, 3, 64, 48))[0]
+    out.mean().backward()
+    assert torch.isfinite(out).all()
+
+
+def test_group_norm_states_its_fitted_layers():
+    from litehrnet_mm.models.blocks.norm import fitted_layers
+
+    model = LiteHRNet(arch='18', norm_cfg=dict(type='GN', num_groups=4))
+    fitted = dict((name, (c, g)) for name, c, g in fitted_layers(model))
+    crw = 'stage0.0.layers.0.cross_resolution_weighting.conv1.gn'
+    # (20 + 40) / 8 = 7 channels: one group.
+    assert fitted[crw] == (7, 1)
+
+
+@pytest.mark.parametrize('num_groups', [0, -2, 2.5, None])
+def test_group_norm_needs_a_positive_group_count(num_groups):
+    cfg = dict(type='GN')
+    if num_groups is not None:
+        cfg['num_groups'] = num_groups
+    with pytest.raises(ValueError, match="dict\\(type='GN', num_groups=4\\)"):
+        LiteHRNet(arch='naive-18', norm_cfg=cfg)

@@ -1,0 +1,159 @@
+"""Publishing a trained checkpoint: what a release needs, in plain types.
+
+A checkpoint that ``mim train`` writes holds the optimizer, the parameter
+schedulers and the message hub (mmengine's ``HistoryBuffer``), and numpy
+arrays in its meta. ``torch.load(weights_only=True)``, torch's default since
+2.6, refuses those unless :func:`litehrnet_mm.allow_mmengine_checkpoints`
+has run (importing the package does, so this module reads them), and
+``MMPoseInferencer`` / ``MMSegInferencer`` load the checkpoint before they
+build the model (before a config's ``litehrnet_mm.LiteHRNet`` imports the
+package). :func:`publish_checkpoint` keeps the weights and the
+meta, turned into plain Python types, so the result loads anywhere; the
+file name carries the first 8 hex digits of its sha256, as mmpose's and
+mmseg's published checkpoints do.
+"""
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import torch
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class PublishError(ValueError):
+    """A checkpoint that cannot be published, with the path and why."""
+
+
+def plain(value: Any, where: str = 'meta') -> Any:
+    """``value`` with numpy arrays and scalars turned into lists and Python
+    numbers, tuples and dict keys kept; tensors stay tensors.
+
+    Raises:
+        PublishError: an object of another type, named by its place.
+    """
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, _PLAIN) or isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, dict):
+        return {
+            plain(k, where): plain(v, f'{where}[{k!r}]')
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        items = [plain(v, f'{where}[{i}]') for i, v in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    raise PublishError(
+        f'{where} is a {type(value).__module__}.{type(value).__name__}; '
+        'expected plain data (numbers, strings, lists, dicts, numpy arrays '
+        'or tensors) to publish'
+    )
+
+
+def sha256_prefix(path: str, digits: int = 8) -> str:
+    """The first ``digits`` hex digits of the file's sha256."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:digits]
+
+
+def _read(in_file: str) -> dict:
+    if not os.path.isfile(in_file):
+        what = 'a folder' if os.path.isdir(in_file) else 'not found'
+        raise PublishError(
+            f'publish: {in_file}: {what}; expected a checkpoint (.pth) '
+            'written by mim train or torch.save'
+        )
+    try:
+        checkpoint = torch.load(in_file, map_location='cpu')
+    except pickle.UnpicklingError as e:
+        raise PublishError(
+            f'publish: {in_file} refused by torch.load(weights_only=True): '
+            f'it holds objects beyond the types mmengine writes ({e})'
+        ) from None
+    except Exception as e:
+        first = str(e).splitlines()[0] if str(e) else ''
+        raise PublishError(
+            f'publish: {in_file} is not a PyTorch checkpoint, or is '
+            f'truncated ({type(e).__name__}: {first})'
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise PublishError(
+            f'publish: {in_file} holds a {type(checkpoint).__name__}; '
+            'expected a dict with a state_dict'
+        )
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, dict) or not all(
+        isinstance(v, torch.Tensor) for v in state_dict.values()
+    ):
+        raise PublishError(
+            f'publish: {in_file} has no state dict of tensors; expected '
+            'a checkpoint written by mim train or torch.save'
+        )
+    return checkpoint
+
+
+def publish_checkpoint(in_file: str, out_file: str) -> str:
+    """Write the release form of ``in_file`` and return its path.
+
+    The output keeps the weights (on the CPU) and the meta in plain Python
+    types, drops the training state, and is named ``out_file`` with
+    ``-<first 8 hex digits of its sha256>`` before the extension
+    (``out.pth`` -> ``out-1a2b3c4d.pth``).
+
+    Args:
+        in_file: A checkpoint written by ``mim train`` (or a state dict).
+        out_file: Where to write it, before the hash is added.
+
+    Returns:
+        str: The path of the published file.
+
+    Raises:
+        PublishError: ``in_file`` is missing or not a checkpoint, or the
+            output would overwrite it.
+    """
+    checkpoint = _read(in_file)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    weights = OrderedDict((k, v.cpu()) for k, v in state_dict.items())
+    # The per-module versions that torch's loaders read (BN's, ...).
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        weights._metadata = metadata
+    # Only the weights and the meta: the optimizer, param_schedulers,
+    # message_hub and the like are training state.
+    published = {'state_dict': weights}
+    if 'meta' in checkpoint:
+        published['meta'] = plain(checkpoint['meta'])
+    stem, ext = os.path.splitext(out_file)
+    ext = ext or '.pth'
+    folder = os.path.dirname(os.path.abspath(out_file))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
+    os.close(fd)
+    try:
+        torch.save(published, tmp)
+        final = f'{stem}-{sha256_prefix(tmp)}{ext}'
+        if os.path.abspath(final) == os.path.abspath(in_file):
+            raise PublishError(
+                f'publish: {final} would overwrite the input; expected '
+                'another OUT_FILE'
+            )
+        # mkstemp makes the file private; a release is for others to read.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return final
