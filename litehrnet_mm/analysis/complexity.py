@@ -33,6 +33,7 @@ from litehrnet_mm.models.blocks.fusion import ResizeNearest
 from litehrnet_mm.models.blocks.lite_hr_module import LiteHRModule
 
 __all__ = [
+    'CONVENTIONS',
     'complexity',
     'conv_macs',
     'count_params',
@@ -164,9 +165,20 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+#: The conventions :func:`complexity` counts in, and what each reports.
+CONVENTIONS = {
+    'official': "flops_official: torchstat rules (the paper's table), "
+    'units of 2^20',
+    'macs': 'macs: conv multiply-accumulates of every call as the '
+    'official code computes them (FlopCounterMode / 2), 10^6; macs_ours: '
+    'the same of what this package computes',
+}
+
+
 def complexity(
     model: nn.Module,
     shape: Sequence[int],
+    conventions: Sequence[str] = tuple(CONVENTIONS),
     forward: Optional[Callable[[torch.Tensor], object]] = None,
 ) -> Dict[str, float]:
     """The complexity report of ``model`` on one (1, 3, H, W) input.
@@ -174,14 +186,24 @@ def complexity(
     Args:
         model (nn.Module): The model (put in eval mode here).
         shape (Sequence[int]): ``(H, W)`` of the input.
+        conventions (Sequence[str]): What to count, among
+            :data:`CONVENTIONS`: ``'official'`` and/or ``'macs'``.
+            Defaults to both.
         forward (callable, optional): How to run the model on the input;
             defaults to ``model(x)``.
 
     Returns:
-        dict: ``params`` (count), ``flops_official`` (torchstat convention,
-        2^20), ``macs`` (conv MACs as the official code computes them,
-        10^6) and ``macs_ours`` (conv MACs this package computes, 10^6).
+        dict: ``params`` (count), and per convention: ``flops_official``
+        (torchstat convention, 2^20); ``macs`` (conv MACs as the official
+        code computes them, 10^6) and ``macs_ours`` (conv MACs this package
+        computes, 10^6).
     """
+    unknown = [c for c in conventions if c not in CONVENTIONS]
+    if isinstance(conventions, str) or unknown or not conventions:
+        raise ValueError(
+            f'complexity: conventions={conventions!r}; expected a sequence '
+            f'of names among {tuple(CONVENTIONS)}'
+        )
     model.eval()
     height, width = shape
     x = torch.zeros(1, 3, height, width)
@@ -190,10 +212,11 @@ def complexity(
     def call():
         return run(x)
 
-    macs_ours = conv_macs(model, call)
-    return dict(
-        params=count_params(model),
-        flops_official=official_flops(model, call),
-        macs=macs_ours + repeated_fusion_macs(model, call),
-        macs_ours=macs_ours,
-    )
+    report: Dict[str, float] = dict(params=count_params(model))
+    if 'official' in conventions:
+        report['flops_official'] = official_flops(model, call)
+    if 'macs' in conventions:
+        macs_ours = conv_macs(model, call)
+        report['macs'] = macs_ours + repeated_fusion_macs(model, call)
+        report['macs_ours'] = macs_ours
+    return report

@@ -184,3 +184,41 @@ def test_tool_with_arch_and_shape(capsys):
     main(['--arch', '18', '--shape', '384', '288', '--json'])
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report['flops_official'] == pytest.approx(461.6, rel=5e-3)
+
+
+def test_conventions_are_an_argument():
+    model = build_preset('18', 17)
+    macs = complexity(model, (64, 48), conventions=('macs',))
+    official = complexity(model, (64, 48), conventions=('official',))
+    assert set(macs) == {'params', 'macs', 'macs_ours'}
+    assert set(official) == {'params', 'flops_official'}
+    both = complexity(model, (64, 48))
+    assert both == {**macs, **official}
+    for bad in ('macs', ('flops',), ()):
+        with pytest.raises(ValueError, match='conventions'):
+            complexity(model, (64, 48), conventions=bad)
+
+
+SEG_CONFIG = (
+    'configs/seg/cityscapes/fcn_litehrnet-18_4xb4-160k_cityscapes-512x1024.py'
+)
+
+
+def test_seg_tool_counts_backbone_and_head_with_complexity():
+    pytest.importorskip('mmseg')
+    tool = load_tool('tools/analysis/seg_complexity.py')
+    shape = (64, 128)
+    row = tool.measure(str(REPO / SEG_CONFIG), shape)
+    backbone = LiteHRNet(arch='18', out_indices=(0, 1, 2, 3))
+    expected = complexity(backbone, shape, conventions=('macs',))
+    assert row['with_head'] is True
+    assert row['params_backbone'] == pytest.approx(expected['params'] / 1e6)
+    assert row['macs_backbone'] == pytest.approx(expected['macs_ours'] / 1e3)
+    assert row['macs'] == pytest.approx(
+        row['macs_backbone'] + row['macs_head']
+    )
+    # Without the iterative head, the FCN head reads the branches as they
+    # are: 40 + 80 + 160 + 320 channels.
+    without = tool.measure(str(REPO / SEG_CONFIG), shape, without_head=True)
+    assert without['with_head'] is False
+    assert without['macs_head'] > 3 * row['macs_head']

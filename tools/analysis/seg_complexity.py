@@ -1,72 +1,66 @@
-"""Parameters and FLOPs of the segmentation configs, as a markdown table.
+"""Parameters and conv MACs of the segmentation configs, as a markdown table.
 
     python tools/analysis/seg_complexity.py                 # every config
     python tools/analysis/seg_complexity.py CONFIG --shape 512 1024
     python tools/analysis/seg_complexity.py --without-head  # the other choice
 
-Counting convention: ``torch.utils.flop_counter.FlopCounterMode`` counts 2
-FLOPs per multiply-accumulate of every conv and matmul it sees (norms,
-activations, pooling and resizing count 0); the table gives
-multiply-accumulates (MACs = FLOPs / 2) in units of 10^9, which is what
-papers of this family call "FLOPs". The whole model (backbone and decode
-head) runs in eval mode on one image of the given shape. mmengine's own
-counter (``get_model_complexity_info``) fails under torch >= 2.13.
+Counting convention: ``macs`` of :func:`litehrnet_mm.analysis.complexity`
+(what this package computes), every conv call, multiply-accumulates
+(``FlopCounterMode`` FLOPs / 2, what papers of this family call "FLOPs"),
+in units of 10^9. The whole model (backbone and decode head) runs in eval
+mode on one image of the given shape; the head's share is the whole minus
+the backbone's.
 """
 
 import argparse
 import glob
 import os.path as osp
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
+from mmengine.config import Config
+
+from litehrnet_mm import LiteHRNet
+from litehrnet_mm.analysis.complexity import complexity
+from litehrnet_mm.analysis.models import build_from_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The paper's Cityscapes models, in its units ("GFLOPs").
 PAPER = {'18': 1.95, '30': 3.02}
 
 
+def without_iterative_head(cfg: Config) -> Config:
+    """The config with the backbone's iterative head off and the FCN head
+    reading the branches' own channels."""
+    cfg.model.backbone.with_head = False
+    backbone = {k: v for k, v in cfg.model.backbone.items() if k != 'type'}
+    channels = list(LiteHRNet(**backbone).out_channels)
+    cfg.model.decode_head.in_channels = channels
+    cfg.model.decode_head.channels = sum(channels)
+    return cfg
+
+
 def measure(
     config: str, shape: Tuple[int, int], without_head: bool = False
 ) -> dict:
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-
     cfg = Config.fromfile(config)
     if without_head:
-        cfg.model.backbone.with_head = False
-        channels = [40, 80, 160, 320]
-        cfg.model.decode_head.in_channels = channels
-        cfg.model.decode_head.channels = sum(channels)
-    init_default_scope('mmseg')
-    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
-    x = torch.rand(1, 3, *shape)
-    with torch.no_grad():
-        with FlopCounterMode(display=False) as counter:
-            feats = model.backbone(x)
-        backbone = counter.get_total_flops() / 2
-        with FlopCounterMode(display=False) as counter:
-            model.decode_head(feats)
-        head = counter.get_total_flops() / 2
-
-    def params(module: torch.nn.Module) -> int:
-        return sum(p.numel() for p in module.parameters())
-
+        cfg = without_iterative_head(cfg)
+    model = build_from_config(cfg)
+    whole = complexity(model, shape, conventions=('macs',))
+    backbone = complexity(model.backbone, shape, conventions=('macs',))
     return dict(
         config=osp.basename(config),
         arch=cfg.model.backbone.arch,
         with_head=cfg.model.backbone.with_head,
-        params=params(model) / 1e6,
-        params_backbone=params(model.backbone) / 1e6,
-        macs=(backbone + head) / 1e9,
-        macs_backbone=backbone / 1e9,
-        macs_head=head / 1e9,
+        params=whole['params'] / 1e6,
+        params_backbone=backbone['params'] / 1e6,
+        macs=whole['macs_ours'] / 1e3,
+        macs_backbone=backbone['macs_ours'] / 1e3,
+        macs_head=(whole['macs_ours'] - backbone['macs_ours']) / 1e3,
     )
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='*')
     parser.add_argument(
@@ -76,7 +70,7 @@ def main(argv: List[str] = None) -> None:
         '--without-head',
         action='store_true',
         help='measure the configs with the iterative head switched off '
-        '(head on the 40/80/160/320 branches, 600 channels)',
+        '(the FCN head on the branches as they are)',
     )
     args = parser.parse_args(argv)
     configs = args.configs or sorted(
