@@ -234,8 +234,10 @@ def worker(conn, spec: dict) -> None:
 class Candidate:
     """A (model, path) row, run by a worker process."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict, expected: List[np.ndarray]) -> None:
         self.spec = spec
+        #: The eager model's outputs on the benchmark's images.
+        self.expected = expected
         self.model, self.path = spec['label'], spec['path']
         self.diff: Optional[float] = None
         self.note = spec.get('note', '')
@@ -246,10 +248,9 @@ class Candidate:
     def name(self) -> str:
         return f'{self.model} | {self.path}'
 
-    def start(self, context, expected: List[np.ndarray], atol: float) -> bool:
-        """Start the worker and check its outputs against ``expected``
-        (the eager model's); False when it fails (the reason in
-        ``note``)."""
+    def start(self, context, atol: float) -> bool:
+        """Start the worker and check its outputs against the eager
+        model's; False when it fails (the reason in ``note``)."""
         if self.note:
             return False
         self.conn, child = context.Pipe()
@@ -263,7 +264,7 @@ class Candidate:
             self.stop()
             return False
         self.diff = max(
-            float(np.abs(g - e).max()) for g, e in zip(result, expected)
+            float(np.abs(g - e).max()) for g, e in zip(result, self.expected)
         )
         if self.diff > atol:
             self.note = f'FAILED check ({self.diff:.1e})'
@@ -354,9 +355,9 @@ def candidates_of(args, batch: int, tmp: str) -> List[Candidate]:
                     'file': file,
                     'scale': model.scale,
                     'note': note if path in RUNTIMES else '',
-                }
+                },
+                expected,
             )
-            c.expected = expected
             out.append(c)
     return out
 
@@ -552,7 +553,7 @@ def run_inference(args, batches: List[int], tmp: str) -> str:
         try:
             for c in candidates:
                 log(f'starting {c.name}')
-                if c.start(context, c.expected, args.atol):
+                if c.start(context, args.atol):
                     running.append(c)
                 else:
                     log(f'  {c.note}')
