@@ -1,4 +1,5 @@
-"""Complexity report, random weights and benchmark of Lite-HRNet models."""
+"""Complexity report, random weights and steady-state timing of Lite-HRNet
+models (the benchmark itself is tools/analysis/benchmark.py)."""
 
 from .complexity import complexity, conv_macs, official_flops
 from .models import PoseModel, build_from_config, build_preset

@@ -1,5 +1,6 @@
-"""The deploy form of Lite-HRNet (BN folded, layout-aware blocks) and its
-ONNX export."""
+"""Lite-HRNet for inference: the deploy form (BN folded, fewer and larger
+ops), its static ONNX export, the runtimes that run it (ONNX Runtime,
+OpenVINO), pictures from an exported model, and int8 quantization."""
 
 from .switch import switch_to_deploy
 
