@@ -109,6 +109,41 @@ def test_mim_test_evaluates_the_checkpoint(tiny_run):
     assert 0.0 <= ap <= 1.0
 
 
+def test_mim_test_runs_the_deploy_form_from_the_command_line(tiny_run):
+    """``--cfg-options model.backbone.deploy=True``: the same checkpoint,
+    the deploy form, the same metrics."""
+
+    def metrics(*options):
+        log = run_mim(
+            [
+                'test',
+                'mmpose',
+                str(tiny_run['config']),
+                '--checkpoint',
+                str(tiny_run['work'] / 'epoch_2.pth'),
+                '--gpus',
+                '0',
+                '--work-dir',
+                str(tiny_run['root'] / f'test{len(options)}'),
+                *options,
+            ],
+            tiny_run['env'],
+            tiny_run['root'],
+        )
+        found = dict(re.findall(r'(coco/[A-Za-z.0-9()]+): ([0-9.]+)', log))
+        return log, {k: float(v) for k, v in found.items()}
+
+    eager_log, eager = metrics()
+    deploy_log, deployed = metrics(
+        '--cfg-options', 'model.backbone.deploy=True'
+    )
+    assert 'switched to the deploy form' in deploy_log
+    assert 'switched to the deploy form' not in eager_log
+    assert eager and deployed.keys() == eager.keys()
+    for key, value in eager.items():
+        assert abs(deployed[key] - value) <= 1e-3, key
+
+
 def test_mim_train_resume_continues_from_the_last_epoch(tiny_run):
     work = tiny_run['work']
     iters_per_epoch = _epoch_checkpoint(work, 1)['meta']['iter']

@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -339,6 +340,11 @@ class LiteHRNet(BaseModule):
         self._check_input(x)
         if self.deploy and not self.deployed and not self.training:
             self.switch_to_deploy()
+            print_log(
+                'LiteHRNet: switched to the deploy form (deploy=True): BN '
+                'folded, inference only',
+                logger='current',
+            )
         branches = [self.stem(x)]
         for i in range(self.num_stages):
             transition = getattr(self, f'transition{i}')
