@@ -120,7 +120,9 @@ class Predictor:
             )
         self.runtime = runtime
         self.meta = meta
-        self.batch, _, self.height, self.width = runtime.input_shape
+        batch, _, self.height, self.width = runtime.input_shape
+        # A model exported with a free batch axis runs one image at a time.
+        self.batch = batch if isinstance(batch, int) else 1
         self.mean = np.asarray(meta['mean'], np.float32)
         self.std = np.asarray(meta['std'], np.float32)
 

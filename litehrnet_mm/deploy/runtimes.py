@@ -31,6 +31,7 @@ class Runtime:
 
     @property
     def input_shape(self) -> tuple:
+        """(N, 3, H, W); a free axis is named (e.g. ``'batch'``)."""
         raise NotImplementedError
 
     def __call__(self, images: np.ndarray) -> List[np.ndarray]:
@@ -94,7 +95,10 @@ class OpenVINORuntime(Runtime):
 
     @property
     def input_shape(self) -> tuple:
-        return tuple(self.compiled.input(0).get_partial_shape().to_shape())
+        return tuple(
+            d.get_length() if d.is_static else 'batch'
+            for d in self.compiled.input(0).get_partial_shape()
+        )
 
     def __call__(self, images: np.ndarray) -> List[np.ndarray]:
         result = self.request.infer({0: images})

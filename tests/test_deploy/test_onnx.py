@@ -64,6 +64,8 @@ def test_dynamic_batch_export(tmp_path):
         expected = model(x).numpy()
     assert got.shape == expected.shape == (3, 17, 32, 24)
     assert np.abs(got - expected).max() <= 1e-4
+    for runtime in ('onnxruntime', 'openvino'):
+        assert load_runtime(file, runtime, 1).input_shape[0] == 'batch'
 
 
 @pytest.mark.parametrize('runtime', ['onnxruntime', 'openvino'])
