@@ -89,7 +89,9 @@ def test_mim_train_writes_checkpoints_and_validates(tiny_run):
     assert any(k.startswith('backbone.stage2') for k in ckpt['state_dict'])
 
 
-def test_mim_test_evaluates_the_checkpoint(tiny_run):
+def mim_test(tiny_run, name, *options):
+    """``mim test`` of the tiny run's last checkpoint: the log and the
+    COCO metrics it printed."""
     log = run_mim(
         [
             'test',
@@ -100,42 +102,27 @@ def test_mim_test_evaluates_the_checkpoint(tiny_run):
             '--gpus',
             '0',
             '--work-dir',
-            str(tiny_run['root'] / 'test'),
+            str(tiny_run['root'] / name),
+            *options,
         ],
         tiny_run['env'],
         tiny_run['root'],
     )
-    ap = float(re.search(r'coco/AP: ([0-9.]+)', log).group(1))
-    assert 0.0 <= ap <= 1.0
+    found = re.findall(r'(coco/[A-Za-z.0-9()]+): ([0-9.]+)', log)
+    return log, {k: float(v) for k, v in found}
+
+
+def test_mim_test_evaluates_the_checkpoint(tiny_run):
+    _, metrics = mim_test(tiny_run, 'test')
+    assert 0.0 <= metrics['coco/AP'] <= 1.0
 
 
 def test_mim_test_runs_the_deploy_form_from_the_command_line(tiny_run):
     """``--cfg-options model.backbone.deploy=True``: the same checkpoint,
     the deploy form, the same metrics."""
-
-    def metrics(*options):
-        log = run_mim(
-            [
-                'test',
-                'mmpose',
-                str(tiny_run['config']),
-                '--checkpoint',
-                str(tiny_run['work'] / 'epoch_2.pth'),
-                '--gpus',
-                '0',
-                '--work-dir',
-                str(tiny_run['root'] / f'test{len(options)}'),
-                *options,
-            ],
-            tiny_run['env'],
-            tiny_run['root'],
-        )
-        found = dict(re.findall(r'(coco/[A-Za-z.0-9()]+): ([0-9.]+)', log))
-        return log, {k: float(v) for k, v in found.items()}
-
-    eager_log, eager = metrics()
-    deploy_log, deployed = metrics(
-        '--cfg-options', 'model.backbone.deploy=True'
+    eager_log, eager = mim_test(tiny_run, 'test_eager')
+    deploy_log, deployed = mim_test(
+        tiny_run, 'test_deploy', '--cfg-options', 'model.backbone.deploy=True'
     )
     assert 'switched to the deploy form' in deploy_log
     assert 'switched to the deploy form' not in eager_log
