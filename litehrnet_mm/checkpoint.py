@@ -124,7 +124,7 @@ def is_litehrnet_state_dict(state_dict: Any) -> bool:
     return False
 
 
-def _why_unloadable(path: str, error: Exception) -> Optional[str]:
+def why_unloadable(path: str, error: Exception) -> Optional[str]:
     """What is wrong with the file that ``torch.load`` failed on, or None
     when the failure is not the file's (``map_location='cuda'`` without a
     GPU, ...). torch.save writes a zip archive (a legacy file is a pickle,
@@ -181,7 +181,7 @@ def load_from_local(filename: str, map_location=None) -> Any:
             filename, map_location
         )
     except Exception as e:
-        message = _why_unloadable(path, e)
+        message = why_unloadable(path, e)
         if message is None:
             raise
         raise type(e)(f'checkpoint {path} {message}') from None

@@ -15,13 +15,14 @@ mmseg's published checkpoints do.
 
 import hashlib
 import os
-import pickle
 import tempfile
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import torch
+
+from .checkpoint import why_unloadable
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -76,17 +77,13 @@ def _read(in_file: str) -> dict:
         )
     try:
         checkpoint = torch.load(in_file, map_location='cpu')
-    except pickle.UnpicklingError as e:
-        raise PublishError(
-            f'publish: {in_file} refused by torch.load(weights_only=True): '
-            f'it holds objects beyond the types mmengine writes ({e})'
-        ) from None
     except Exception as e:
-        first = str(e).splitlines()[0] if str(e) else ''
-        raise PublishError(
-            f'publish: {in_file} is not a PyTorch checkpoint, or is '
-            f'truncated ({type(e).__name__}: {first})'
-        ) from None
+        # Only a failure of the file itself is named as such (the reading
+        # rules of litehrnet_mm.checkpoint); anything else passes.
+        why = why_unloadable(in_file, e)
+        if why is None:
+            raise
+        raise PublishError(f'publish: {in_file} {why}') from None
     if not isinstance(checkpoint, dict):
         raise PublishError(
             f'publish: {in_file} holds a {type(checkpoint).__name__}; '
