@@ -2,10 +2,11 @@
 Runtime.
 
 The backbones are switched to their deploy form first. The export is
-static by default: batch, height and width are fixed, so the graph holds
-the network's compute and no shape arithmetic (a dynamic batch axis turned
-every resize, split and shuffle into thousands of Shape, Gather, Slice and
-Concat nodes that ONNX Runtime and OpenVINO run one by one). The graph has
+static by default: batch, height and width are fixed, and sizes inside
+the deploy form are constants, so the graph holds the network's compute and
+no shape arithmetic (sizes read from tensors used to turn every resize,
+split and shuffle into thousands of Shape, Gather, Slice and Concat nodes
+that ONNX Runtime and OpenVINO run one by one). The graph has
 no BatchNormalization and no adaptive pooling with a computed output size
 (the cause of the export failures reported for the official code and
 mmpose's port).
@@ -63,8 +64,9 @@ def export_onnx(
         shape (Sequence[int]): ``(H, W)``.
         file (str): Where to write the ``.onnx`` file.
         batch (int): The batch size of the static graph. Defaults to 1.
-        dynamic_batch (bool): Leave the batch axis free instead (slower:
-            the graph then computes shapes at run time).
+        dynamic_batch (bool): Leave the batch axis free instead (the same
+            nodes, the batch read at run time; a little slower, as the
+            runtimes plan fixed shapes better).
         opset (int): ONNX opset. Defaults to 17.
         check (bool): Compare ONNX Runtime with PyTorch on random images.
         metadata (dict, optional): Stored in the model's metadata as JSON

@@ -49,15 +49,15 @@ def shuffle_cat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     (OpenVINO keeps its blocked layout through it; a stacked form cost it
     a layout conversion on both sides). The batch stays free.
     """
-    c = int(a.shape[1]) + int(b.shape[1])
-    h, w = size_of(a)
+    ca, cb = int(a.shape[1]), int(b.shape[1])
     if (
-        int(a.shape[1]) == int(b.shape[1])
+        ca == cb
         and not torch.jit.is_tracing()
         and a.is_contiguous(memory_format=torch.channels_last)
         and b.is_contiguous(memory_format=torch.channels_last)
     ):
         nhwc = torch.stack((a.permute(0, 2, 3, 1), b.permute(0, 2, 3, 1)), -1)
         return nhwc.flatten(3).permute(0, 3, 1, 2)
+    c, (h, w) = ca + cb, size_of(a)
     x = torch.cat((a, b), dim=1).reshape(-1, 2, c // 2, h, w)
     return x.transpose(1, 2).reshape(-1, c, h, w)
