@@ -10,34 +10,7 @@ import torch
 
 from litehrnet_mm import LiteHRNet
 from litehrnet_mm.analysis.weights import random_weights_
-
-
-def pose_model(test_cfg):
-    pytest.importorskip('mmpose')
-    from mmpose.registry import MODELS
-    from mmpose.utils import register_all_modules
-
-    register_all_modules()
-    cfg = dict(
-        type='TopdownPoseEstimator',
-        data_preprocessor=dict(type='PoseDataPreprocessor'),
-        backbone=dict(type='litehrnet_mm.LiteHRNet', arch='naive-18'),
-        head=dict(
-            type='HeatmapHead',
-            in_channels=30,
-            out_channels=17,
-            deconv_out_channels=None,
-            loss=dict(type='KeypointMSELoss', use_target_weight=True),
-            decoder=dict(
-                type='MSRAHeatmap',
-                input_size=(48, 64),
-                heatmap_size=(12, 16),
-                sigma=2,
-            ),
-        ),
-        test_cfg=test_cfg,
-    )
-    return MODELS.build(cfg)
+from tests.test_models.hosts import topdown_pose_model
 
 
 def channels_last(module):
@@ -52,7 +25,9 @@ def channels_last(module):
     [None, {}, dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True)],
 )
 def test_the_pose_model_s_deploy_call_switches_our_backbone(test_cfg):
-    model = pose_model(test_cfg).eval()
+    model = topdown_pose_model(
+        arch='naive-18', input_size=(48, 64), test_cfg=test_cfg
+    ).eval()
     random_weights_(model.backbone)
     eager = copy.deepcopy(model.backbone)
     model.switch_to_deploy()
