@@ -278,78 +278,11 @@ class ArchSpec:
                     f'LiteHRNet: extra has no {key!r}; expected keys stem, '
                     'num_stages, stages_spec'
                 )
-        stem = extra['stem']
-        if not isinstance(stem, dict):
-            raise ArchTypeError(
-                f"LiteHRNet: extra['stem']={stem!r}; expected "
-                'dict(stem_channels=..., out_channels=..., expand_ratio=...)'
-            )
-        for key in ('stem_channels', 'out_channels', 'expand_ratio'):
-            if key not in stem:
-                raise ArchError(
-                    f"LiteHRNet: extra['stem'] has no {key!r}; expected "
-                    'stem_channels, out_channels and expand_ratio'
-                )
-        stem_spec = StemSpec(
-            stem['stem_channels'], stem['out_channels'], stem['expand_ratio']
+        return cls(
+            _stem_from_extra(extra['stem']),
+            _stages_from_extra(extra['num_stages'], extra['stages_spec']),
+            extra.get('with_head', False),
         )
-        num_stages = extra['num_stages']
-        _int("extra['num_stages']", num_stages)
-        spec = extra['stages_spec']
-        if not isinstance(spec, dict):
-            raise ArchTypeError(
-                f"LiteHRNet: extra['stages_spec'] is {_kind(spec)}; expected "
-                f'a dict with keys {", ".join(STAGE_KEYS)}'
-            )
-        for key in STAGE_KEYS:
-            if key not in spec:
-                raise ArchError(
-                    f"LiteHRNet: extra['stages_spec'] has no {key!r}; "
-                    f'expected keys {", ".join(STAGE_KEYS)}'
-                )
-            _sequence(
-                f"extra['stages_spec'][{key!r}]",
-                spec[key],
-                num_stages,
-                'entries, one per stage (num_stages)',
-            )
-        branches = tuple(spec['num_branches'])
-        for i, n in enumerate(branches):
-            if not _is_int(n):
-                raise ArchTypeError(
-                    f"LiteHRNet: extra['stages_spec']['num_branches'][{i}]="
-                    f'{n!r}; expected an int'
-                )
-        if branches != tuple(range(2, num_stages + 2)):
-            raise ArchError(
-                "LiteHRNet: extra['stages_spec']['num_branches']="
-                f'{branches!r}; expected {tuple(range(2, num_stages + 2))} '
-                '(stage 1 has two branches and each stage adds one)'
-            )
-        stages = []
-        for i in range(num_stages):
-            channels = spec['num_channels'][i]
-            _sequence(
-                f"extra['stages_spec']['num_channels'][{i}]",
-                channels,
-                branches[i],
-                f'channel counts, one per branch (num_branches[{i}])',
-            )
-            module_type = spec['module_type'][i]
-            stages.append(
-                StageSpec(
-                    num_modules=spec['num_modules'][i],
-                    num_blocks=spec['num_blocks'][i],
-                    module_type=module_type.upper()
-                    if isinstance(module_type, str)
-                    else module_type,
-                    with_fuse=spec['with_fuse'][i],
-                    reduce_ratio=spec['reduce_ratios'][i],
-                    num_channels=tuple(channels),
-                    index=i,
-                )
-            )
-        return cls(stem_spec, tuple(stages), extra.get('with_head', False))
 
     def to_extra(self) -> Dict[str, Any]:
         """The official ``extra`` dict of this spec (a new one)."""
@@ -372,6 +305,85 @@ class ArchSpec:
             ),
             with_head=self.with_head,
         )
+
+
+def _stem_from_extra(stem: Any) -> StemSpec:
+    """The spec of ``extra['stem']``, its form checked first."""
+    if not isinstance(stem, dict):
+        raise ArchTypeError(
+            f"LiteHRNet: extra['stem']={stem!r}; expected "
+            'dict(stem_channels=..., out_channels=..., expand_ratio=...)'
+        )
+    for key in ('stem_channels', 'out_channels', 'expand_ratio'):
+        if key not in stem:
+            raise ArchError(
+                f"LiteHRNet: extra['stem'] has no {key!r}; expected "
+                'stem_channels, out_channels and expand_ratio'
+            )
+    return StemSpec(
+        stem['stem_channels'], stem['out_channels'], stem['expand_ratio']
+    )
+
+
+def _stages_from_extra(num_stages: Any, spec: Any) -> Tuple[StageSpec, ...]:
+    """The specs of ``extra['stages_spec']``, its form checked first: a
+    dict of sequences with one entry per stage, stage ``i`` with ``i + 2``
+    branches and one channel count per branch."""
+    _int("extra['num_stages']", num_stages)
+    if not isinstance(spec, dict):
+        raise ArchTypeError(
+            f"LiteHRNet: extra['stages_spec'] is {_kind(spec)}; expected "
+            f'a dict with keys {", ".join(STAGE_KEYS)}'
+        )
+    for key in STAGE_KEYS:
+        if key not in spec:
+            raise ArchError(
+                f"LiteHRNet: extra['stages_spec'] has no {key!r}; "
+                f'expected keys {", ".join(STAGE_KEYS)}'
+            )
+        _sequence(
+            f"extra['stages_spec'][{key!r}]",
+            spec[key],
+            num_stages,
+            'entries, one per stage (num_stages)',
+        )
+    branches = tuple(spec['num_branches'])
+    for i, n in enumerate(branches):
+        if not _is_int(n):
+            raise ArchTypeError(
+                f"LiteHRNet: extra['stages_spec']['num_branches'][{i}]="
+                f'{n!r}; expected an int'
+            )
+    if branches != tuple(range(2, num_stages + 2)):
+        raise ArchError(
+            "LiteHRNet: extra['stages_spec']['num_branches']="
+            f'{branches!r}; expected {tuple(range(2, num_stages + 2))} '
+            '(stage 1 has two branches and each stage adds one)'
+        )
+    stages = []
+    for i in range(num_stages):
+        channels = spec['num_channels'][i]
+        _sequence(
+            f"extra['stages_spec']['num_channels'][{i}]",
+            channels,
+            branches[i],
+            f'channel counts, one per branch (num_branches[{i}])',
+        )
+        module_type = spec['module_type'][i]
+        stages.append(
+            StageSpec(
+                num_modules=spec['num_modules'][i],
+                num_blocks=spec['num_blocks'][i],
+                module_type=module_type.upper()
+                if isinstance(module_type, str)
+                else module_type,
+                with_fuse=spec['with_fuse'][i],
+                reduce_ratio=spec['reduce_ratios'][i],
+                num_channels=tuple(channels),
+                index=i,
+            )
+        )
+    return tuple(stages)
 
 
 _STEM = StemSpec(stem_channels=32, out_channels=32, expand_ratio=1)
