@@ -250,34 +250,48 @@ class LiteHRNet(BaseModule):
         state_dict = checked_for_load(self, state_dict, strict)
         return super().load_state_dict(state_dict, strict, assign)
 
-    def _drop_unread_layers(self) -> Dict[str, Tuple[int, ...]]:
-        """Remove the layers whose outputs no branch of ``out_indices``
-        reads, so that every parameter gets a gradient (DDP needs no
-        ``find_unused_parameters``), and return their state-dict entries.
+    def unread_layers(
+        self, out_indices: Sequence[int]
+    ) -> Dict[str, nn.Module]:
+        """The layers (by name) whose outputs no branch of ``out_indices``
+        reads; nothing is changed.
 
         The head's output ``b`` reads the head's branches ``b`` and below
-        (lower resolutions), so the head keeps the branches from
+        (lower resolutions), so the head needs its branches from
         ``min(out_indices)`` down, and the last module of the last stage
-        keeps the fusion outputs that the head (or, without it, the
-        returned branches) reads. Output 0 of the fusion always stays:
-        every other output reads it (the official quirk, see
-        :mod:`..blocks.fusion`). With the default ``out_indices`` and the
-        iterative head nothing is removed. A last stage without fusion
-        keeps its layers (its blocks mix every branch or none).
+        the fusion outputs that the head (or, without it, the returned
+        branches) reads. Output 0 of the fusion is always read: every other
+        output reads it (the official quirk, see :mod:`..blocks.fusion`).
+        With the head and ``(0,)`` (the default) or ``(0, 1, 2, 3)`` there
+        is none. A last stage without fusion has none either (its blocks
+        mix every branch, or run each alone: the layers stay).
         """
-        read = set(self.out_indices)
-        removed: Dict[str, nn.Module] = {}
+        read = set(out_indices)
+        unread: Dict[str, nn.Module] = {}
         if self.with_head:
-            for name, layer in self.head_layer.drop_outputs(read).items():
-                removed[f'head_layer.{name}'] = layer
+            for name, layer in self.head_layer.unread_outputs(read).items():
+                unread[f'head_layer.{name}'] = layer
             read = set(range(min(read), len(self.head_layer.projects)))
-        last = len(getattr(self, f'stage{self.num_stages - 1}')) - 1
-        module = getattr(self, f'stage{self.num_stages - 1}')[last]
-        for name, layer in module.drop_outputs(read).items():
-            removed[f'stage{self.num_stages - 1}.{last}.{name}'] = layer
+        stage = f'stage{self.num_stages - 1}'
+        last = len(getattr(self, stage)) - 1
+        module = getattr(self, stage)[last]
+        for name, layer in module.unread_outputs(read).items():
+            unread[f'{stage}.{last}.{name}'] = layer
+        return unread
+
+    def _drop_unread_layers(self) -> Dict[str, Tuple[int, ...]]:
+        """Remove the :meth:`unread_layers` of ``out_indices`` (their
+        places in the layer lists become None, which the blocks skip), so
+        that every parameter gets a gradient (DDP needs no
+        ``find_unused_parameters``), and return their state-dict entries.
+        """
+        unread = self.unread_layers(self.out_indices)
+        for name in unread:
+            parent, index = name.rsplit('.', 1)
+            self.get_submodule(parent)[int(index)] = None
         return {
             f'{name}.{key}': tuple(value.shape)
-            for name, layer in removed.items()
+            for name, layer in unread.items()
             for key, value in layer.state_dict().items()
         }
 

@@ -15,7 +15,7 @@ the caller's ``strict``:
   - no tensor of ours under the prefix (another model's weights, a wrong
     prefix): nothing to say; torch and mmengine report the missing keys;
   - entries of layers this backbone does not build (``out_indices`` reads
-    none of their outputs, see ``LiteHRNet._drop_unread_layers``): left
+    none of their outputs, see ``LiteHRNet.unread_layers``): left
     out, with a note in the log;
   - exactly the layers of another preset (another ``arch``, or
     ``with_head`` the other way; in practice a wrong config): a
@@ -298,23 +298,22 @@ def _preset_layers(
     """Every state-dict entry of a preset (name: shape) and the names of
     those some ``out_indices`` leaves out: (0,) and (3,) between them leave
     out every layer that any choice does."""
-    shapes: Shapes = {}
-    prunable = set()
     # Building draws initial weights: leave the caller's random stream as
     # it was.
     with torch.random.fork_rng(devices=[]):
-        for out_indices in ((0,), (3,)):
-            model = cls(
-                arch=arch,
-                with_head=with_head,
-                out_indices=out_indices,
-                init_cfg=None,
-            )
-            shapes.update(
-                {k: tuple(v.shape) for k, v in model.state_dict().items()}
-            )
-            shapes.update(model.pruned_layers)
-            prunable.update(model.pruned_layers)
+        model = cls(
+            arch=arch,
+            with_head=with_head,
+            out_indices=(0, 1, 2, 3),
+            init_cfg=None,
+        )
+    prunable = {
+        f'{name}.{key}'
+        for out_indices in ((0,), (3,))
+        for name, layer in model.unread_layers(out_indices).items()
+        for key in layer.state_dict()
+    }
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     return shapes, frozenset(prunable)
 
 

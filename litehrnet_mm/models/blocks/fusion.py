@@ -146,7 +146,7 @@ def fuse(
 ) -> List[Optional[torch.Tensor]]:
     """The official fusion (see the module docstring), ReLU not applied.
     A row of ``fuse_layers`` that is None (an output nobody reads, see
-    ``LiteHRModule.drop_outputs``) gives None."""
+    ``LiteHRModule.unread_outputs``) gives None."""
     sizes = [s.shape[-2:] for s in x]
     y0 = x[0] + x[0]
     for j in range(1, len(x)):

@@ -55,19 +55,18 @@ class IterativeHead(BaseModule):
         )
         self.out_channels: Tuple[int, ...] = tuple(targets[::-1])
 
-    def drop_outputs(self, keep: Collection[int]) -> Dict[str, nn.Module]:
-        """Stop computing the outputs above the highest resolution in
-        ``keep`` (output ``b`` reads the head's branches ``b`` and below
-        only): their projections are removed and returned by name, and
-        their entries of the output are None."""
-        removed: Dict[str, nn.Module] = {}
+    def unread_outputs(self, keep: Collection[int]) -> Dict[str, nn.Module]:
+        """The projections (by name) of the outputs above the highest
+        resolution in ``keep``: output ``b`` reads the head's branches
+        ``b`` and below only. A projection set to None gives None outputs
+        from there up."""
         n = len(self.projects)
-        for b in range(min(keep)):
-            k = n - 1 - b  # projects run from the lowest resolution up
-            if self.projects[k] is not None:
-                removed[f'projects.{k}'] = self.projects[k]
-                self.projects[k] = None
-        return removed
+        # projects run from the lowest resolution up: branch b is n-1-b.
+        return {
+            f'projects.{n - 1 - b}': self.projects[n - 1 - b]
+            for b in range(min(keep))
+            if self.projects[n - 1 - b] is not None
+        }
 
     def forward(
         self, x: Sequence[Optional[torch.Tensor]]

@@ -107,20 +107,19 @@ class LiteHRModule(BaseModule):
         else:
             self.fuse_layers = None
 
-    def drop_outputs(self, keep: Collection[int]) -> Dict[str, nn.Module]:
-        """Stop computing the fused outputs not in ``keep`` (their entries
-        are None): their fusion rows are removed and returned by name.
-        Row 0 stays whatever ``keep`` says, since every output reads the
-        fused branch 0; without fusion nothing is removed (every block
-        output is an output)."""
-        removed: Dict[str, nn.Module] = {}
+    def unread_outputs(self, keep: Collection[int]) -> Dict[str, nn.Module]:
+        """The fusion rows (by name) of the outputs not in ``keep``: the
+        layers no kept output reads. Row 0 is always read (every output
+        reads the fused branch 0); without fusion there is none (every
+        block output is an output). A row set to None gives a None
+        output."""
         if self.fuse_layers is None:
-            return removed
-        for i in range(1, self.num_branches):
-            if i not in keep and self.fuse_layers[i] is not None:
-                removed[f'fuse_layers.{i}'] = self.fuse_layers[i]
-                self.fuse_layers[i] = None
-        return removed
+            return {}
+        return {
+            f'fuse_layers.{i}': self.fuse_layers[i]
+            for i in range(1, self.num_branches)
+            if i not in keep and self.fuse_layers[i] is not None
+        }
 
     def forward(
         self, x: Sequence[torch.Tensor]

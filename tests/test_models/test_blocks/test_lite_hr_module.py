@@ -93,19 +93,20 @@ def test_bad_settings(kwargs, words):
         assert word in str(info.value)
 
 
-def test_drop_outputs_leaves_the_others_bitwise():
+def test_unread_outputs_left_out_leave_the_others_bitwise():
     m = module('LITE')
     x = inputs()
     with torch.no_grad():
         full = m(x)
-    removed = m.drop_outputs({2})
-    assert set(removed) == {'fuse_layers.1'}
-    assert m.fuse_layers[1] is None and m.fuse_layers[0] is not None
+    unread = m.unread_outputs({2})
+    assert unread == {'fuse_layers.1': m.fuse_layers[1]}  # nothing changed
+    # Output 0 is read whatever is kept: every other output reads it.
+    assert set(m.unread_outputs({1})) == {'fuse_layers.2'}
+    assert set(m.unread_outputs(set())) == {'fuse_layers.1', 'fuse_layers.2'}
+    assert module('LITE', with_fuse=False).unread_outputs({0}) == {}
+    m.fuse_layers[1] = None
     with torch.no_grad():
         out = m(x)
     assert out[1] is None
     assert torch.equal(out[0], full[0]) and torch.equal(out[2], full[2])
-    # Output 0 stays even when not kept: every other output reads it.
-    assert set(m.drop_outputs({1})) == {'fuse_layers.2'}
-    assert m.fuse_layers[0] is not None
-    assert module('LITE', with_fuse=False).drop_outputs({0}) == {}
+    assert set(m.unread_outputs({2})) == set()
