@@ -38,7 +38,10 @@ def test_the_pose_model_s_deploy_call_switches_our_backbone(test_cfg):
     with torch.no_grad():
         (got,), (expected,) = backbone(x), eager(x)
     assert got.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(got, expected, rtol=0, atol=1e-4)
+    # float32 rounding of the folded BN only (random weights: outputs of
+    # order 10).
+    scale = expected.abs().max().item()
+    assert (got - expected).abs().max().item() <= 5e-5 * max(2.0, scale)
 
 
 def test_the_layout_is_keyword_only():
