@@ -26,9 +26,8 @@ from typing import Any, List, Optional
 import numpy as np
 import torch
 
-# CheckpointError was defined here before errors.py; it stays importable.
-from .errors import CheckpointError  # noqa: F401
 from .models.backbones.state_dict_check import _SOURCE_KEY
+from .utils.paths import require_file
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -168,12 +167,11 @@ def load_from_local(filename: str, map_location=None) -> Any:
     error (``map_location='cuda'`` without a GPU, ...) passes unchanged.
     """
     path = os.path.expanduser(filename)
-    if not os.path.isfile(path):
-        what = 'a folder' if os.path.isdir(path) else 'not found'
-        raise FileNotFoundError(
-            f'checkpoint {path}: {what}; expected a .pth file written by '
-            'torch.save or mim train'
-        )
+    require_file(
+        path,
+        'checkpoint',
+        '; expected a .pth file written by torch.save or mim train',
+    )
     from mmengine.runner import checkpoint as mmengine_checkpoint
 
     try:
@@ -199,7 +197,21 @@ def load_from_local(filename: str, map_location=None) -> Any:
 
 
 def register_checkpoint_loader() -> None:
-    """Put :func:`load_from_local` behind mmengine's local paths."""
+    """Put :func:`load_from_local` behind mmengine's local paths.
+
+    Why a loader of ours at all: mmengine's local loader is the only code
+    that holds both the file's path and torch.load's error, so it is the
+    only place where a missing, empty, truncated or refused checkpoint can
+    be named (``mim test --checkpoint``, ``load_from``, ``Pretrained``
+    reach torch.load through it, and its own message for a missing file
+    is ``... can not be found`` without saying that it is a folder), and
+    the only place that knows which file a state dict came from, which the
+    backbone's fit checks name. Everything else is left to the hooks that
+    torch gives every module (see
+    :mod:`litehrnet_mm.models.backbones.state_dict_check`), which need no
+    loader: without this registration the checks still run, naming "the
+    state dict" instead of the file.
+    """
     from mmengine.runner import CheckpointLoader
 
     CheckpointLoader.register_scheme(

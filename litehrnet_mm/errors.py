@@ -1,17 +1,36 @@
 """The errors of litehrnet_mm: one base, one subclass per kind of input.
 
-Every error the package raises for bad input it can name (a checkpoint, a
-data folder) derives from :class:`LiteHRNetError`, itself a ``ValueError``,
-so ``except ValueError`` keeps catching them, ``except LiteHRNetError``
-catches all of ours and nothing of the hosts', and a subclass tells the
-kinds apart.
+Every error the package raises for bad input it can name (a backbone
+setting, a checkpoint, a data folder, a checkpoint to publish) derives from
+:class:`LiteHRNetError`, itself a ``ValueError``, so ``except ValueError``
+keeps catching them, ``except LiteHRNetError`` catches all of ours and
+nothing of the hosts', and a subclass tells the kinds apart. A setting of
+the wrong type raises :class:`ArchTypeError`, which is also a ``TypeError``
+(what Python raises for an argument of the wrong type).
 """
 
-__all__ = ['CheckpointError', 'DatasetError', 'LiteHRNetError']
+__all__ = [
+    'ArchError',
+    'ArchTypeError',
+    'CheckpointError',
+    'DatasetError',
+    'LiteHRNetError',
+    'PublishError',
+]
 
 
 class LiteHRNetError(ValueError):
     """Input that litehrnet_mm cannot use, named with what was expected."""
+
+
+class ArchError(LiteHRNetError):
+    """A setting of the backbone (``arch``, ``extra``, ``in_channels``,
+    ``out_indices``, ...) with a value it cannot be built with, named with
+    the expected form."""
+
+
+class ArchTypeError(ArchError, TypeError):
+    """A setting of the backbone of the wrong type (a ``TypeError`` too)."""
 
 
 class CheckpointError(LiteHRNetError):
@@ -22,3 +41,7 @@ class CheckpointError(LiteHRNetError):
 class DatasetError(LiteHRNetError):
     """A data folder, annotation file or generated dataset that cannot be
     used, with the path and the reason."""
+
+
+class PublishError(LiteHRNetError):
+    """A checkpoint that cannot be published, with the path and why."""

@@ -23,12 +23,12 @@ import numpy as np
 import torch
 
 from .checkpoint import why_unloadable
+from .errors import PublishError
+from .utils.paths import require_file
+
+__all__ = ['PublishError', 'plain', 'publish_checkpoint', 'sha256_prefix']
 
 _PLAIN = (str, int, float, bool, type(None))
-
-
-class PublishError(ValueError):
-    """A checkpoint that cannot be published, with the path and why."""
 
 
 def plain(value: Any, where: str = 'meta') -> Any:
@@ -69,12 +69,12 @@ def sha256_prefix(path: str, digits: int = 8) -> str:
 
 
 def _read(in_file: str) -> dict:
-    if not os.path.isfile(in_file):
-        what = 'a folder' if os.path.isdir(in_file) else 'not found'
-        raise PublishError(
-            f'publish: {in_file}: {what}; expected a checkpoint (.pth) '
-            'written by mim train or torch.save'
-        )
+    require_file(
+        in_file,
+        'publish: checkpoint',
+        '; expected a checkpoint (.pth) written by mim train or torch.save',
+        error=PublishError,
+    )
     try:
         checkpoint = torch.load(in_file, map_location='cpu')
     except Exception as e:

@@ -26,5 +26,5 @@ DATASETS = Registry(
     'dataset',
     parent=MMENGINE_DATASETS,
     scope='litehrnet_mm',
-    locations=['litehrnet_mm.datasets'],
+    locations=['litehrnet_mm.datasets.pose', 'litehrnet_mm.datasets.seg'],
 )

@@ -245,7 +245,7 @@ def test_checkpoint_with_code_is_refused_by_name(tmp_path):
 def test_checkpoint_of_another_architecture(tmp_path, saved, loaded, words):
     from mmengine.runner import load_checkpoint
 
-    from litehrnet_mm.checkpoint import CheckpointError
+    from litehrnet_mm import CheckpointError
 
     path = save(Wrapper(*saved), tmp_path / 'other.pth')
     with pytest.raises(CheckpointError) as info:

@@ -6,6 +6,8 @@ import textwrap
 import pytest
 import torch
 
+from tests.test_models.hosts import topdown_pose_model
+
 
 def test_scope_and_parent():
     from mmengine.registry import MODELS as ROOT
@@ -52,31 +54,7 @@ def test_host_registry_builds_our_backbone_next_to_its_own(
 
 
 def test_mmpose_topdown_model_from_config():
-    pytest.importorskip('mmpose')
-    from mmpose.registry import MODELS
-    from mmpose.utils import register_all_modules
-
-    register_all_modules()
-    model = MODELS.build(
-        dict(
-            type='TopdownPoseEstimator',
-            data_preprocessor=dict(type='PoseDataPreprocessor'),
-            backbone=dict(type='litehrnet_mm.LiteHRNet', arch='18'),
-            head=dict(
-                type='HeatmapHead',
-                in_channels=40,
-                out_channels=17,
-                deconv_out_channels=None,
-                loss=dict(type='KeypointMSELoss', use_target_weight=True),
-                decoder=dict(
-                    type='MSRAHeatmap',
-                    input_size=(192, 256),
-                    heatmap_size=(48, 64),
-                    sigma=2,
-                ),
-            ),
-        )
-    ).eval()
+    model = topdown_pose_model(arch='18').eval()
     with torch.no_grad():
         heatmaps = model(torch.rand(1, 3, 256, 192), None, mode='tensor')
     assert heatmaps.shape == (1, 17, 64, 48)

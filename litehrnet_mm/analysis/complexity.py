@@ -150,7 +150,8 @@ def repeated_fusion_macs(
     for m in model.modules():
         if isinstance(m, LiteHRModule) and m.fuse_layers is not None:
             for row in list(m.fuse_layers)[1:]:
-                repeated.update(id(c) for c in row[0].modules())
+                if row is not None:  # None: an output nobody reads
+                    repeated.update(id(c) for c in row[0].modules())
     total = [0]
 
     def on_call(m, i, o):

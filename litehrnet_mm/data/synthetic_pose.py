@@ -25,40 +25,20 @@ import json
 import math
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
 
-from litehrnet_mm.errors import DatasetError
+from litehrnet_mm.datasets.coco_keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
 
 __all__ = [
     'KEYPOINT_NAMES',
     'SKELETON',
     'generate_pose_dataset',
     'render_pose_image',
-    'check_coco_keypoints_file',
 ]
 
-KEYPOINT_NAMES = (
-    'nose',
-    'left_eye',
-    'right_eye',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
 # COCO's skeleton, 1-based as in its category record.
 SKELETON = [
     [16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13],
@@ -96,7 +76,7 @@ def _figure_keypoints(
     side = np.array([math.cos(lean), math.sin(lean)])
     pelvis = np.zeros(2)
     neck = pelvis + torso * up
-    kpts = np.zeros((17, 2))
+    kpts = np.zeros((NUM_KEYPOINTS, 2))
     kpts[_K['left_shoulder']] = neck + shoulder * side
     kpts[_K['right_shoulder']] = neck - shoulder * side
     kpts[_K['left_hip']] = pelvis + hip * side
@@ -326,7 +306,7 @@ def render_pose_image(
     figures = []
     for i, (kpts, mask) in enumerate(zip(keypoints, masks)):
         covers = masks[i + 1 :] + occluders
-        kp = np.zeros((17, 3), np.float32)
+        kp = np.zeros((NUM_KEYPOINTS, 3), np.float32)
         for j, (x, y) in enumerate(kpts):
             xi, yi = int(math.floor(x)), int(math.floor(y))
             if not (0 <= xi < width and 0 <= yi < height):
@@ -435,62 +415,3 @@ def generate_pose_dataset(
             json.dump(_coco_dict(images, annotations), f)
         files[split] = ann_file
     return files
-
-
-def check_coco_keypoints_file(
-    ann_file: str, img_dir: Optional[str] = None
-) -> dict:
-    """Load a COCO person-keypoints file and check what the pose configs
-    rely on; raise :class:`~litehrnet_mm.errors.DatasetError` naming the
-    file at the first problem (``FileNotFoundError`` when it is missing).
-
-    Returns the loaded dict.
-    """
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'annotation file not found: {ann_file}')
-    try:
-        with open(ann_file) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as err:
-        raise DatasetError(
-            f'{ann_file}: not a readable JSON file ({err})'
-        ) from err
-
-    def fail(msg: str):
-        raise DatasetError(f'{ann_file}: {msg}')
-
-    if not isinstance(data, dict):
-        fail('expected a COCO dict with images, annotations, categories')
-    for key in ('images', 'annotations', 'categories'):
-        if not isinstance(data.get(key), list):
-            fail(f'missing the list "{key}"')
-    if not data['images']:
-        fail('no images')
-    images = {}
-    for im in data['images']:
-        if not all(k in im for k in ('id', 'file_name', 'width', 'height')):
-            fail(f'image record without id/file_name/width/height: {im}')
-        images[im['id']] = im
-        if img_dir is not None and not osp.isfile(
-            osp.join(img_dir, im['file_name'])
-        ):
-            fail(f'image file missing: {osp.join(img_dir, im["file_name"])}')
-    for ann in data['annotations']:
-        im = images.get(ann.get('image_id'))
-        if im is None:
-            fail(f'annotation {ann.get("id")} names an unknown image')
-        kp = np.asarray(ann.get('keypoints', []), dtype=np.float64)
-        if kp.size != 51 or len(ann.get('bbox', [])) != 4:
-            fail(
-                f'annotation {ann.get("id")}: expected 17 keypoints and a bbox'
-            )
-        kp = kp.reshape(17, 3)
-        inside = (
-            (kp[:, 0] >= 0)
-            & (kp[:, 0] < im['width'])
-            & (kp[:, 1] >= 0)
-            & (kp[:, 1] < im['height'])
-        )
-        if not np.all(inside[kp[:, 2] > 0]):
-            fail(f'annotation {ann["id"]}: a labelled keypoint lies outside')
-    return data

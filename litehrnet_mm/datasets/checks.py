@@ -9,13 +9,9 @@ name the path and what was expected there.
 import os.path as osp
 from typing import Iterable, Optional
 
+from litehrnet_mm.utils.paths import require_file
 
-def require_file(path: str, what: str, hint: str = '') -> None:
-    """Raise ``FileNotFoundError`` naming ``path`` unless it is a file."""
-    if osp.isfile(path):
-        return
-    found = 'a folder' if osp.isdir(path) else 'not found'
-    raise FileNotFoundError(f'{what} {path}: {found}{hint}')
+__all__ = ['require_dir', 'require_file', 'require_images']
 
 
 def require_dir(path: Optional[str], what: str, hint: str = '') -> None:

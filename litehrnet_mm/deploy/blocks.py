@@ -119,6 +119,9 @@ class DeployFusion(nn.Module):
         self.num_branches = n
         layers = nn.ModuleList()
         for i in range(n):
+            if fuse_layers[i] is None:  # an output nobody reads
+                layers.append(None)
+                continue
             row = nn.ModuleList()
             for j in range(n):
                 f = fuse_layers[i][j]
@@ -165,12 +168,15 @@ class DeployFusion(nn.Module):
         y0 = self._up_terms(0, x, x[0], alpha=2)
         out = [y0]
         for i in range(1, n):
+            if self.layers[i] is None:
+                out.append(None)
+                continue
             y = self.layers[i][0](y0)
             for j in range(1, i + 1):
                 y = y + (x[i] if j == i else self.layers[i][j](x[j]))
             out.append(self._up_terms(i, x, y))
         # In place: every sum is a fresh tensor, read by nothing else.
-        return [F.relu(y, inplace=True) for y in out]
+        return [None if y is None else F.relu(y, inplace=True) for y in out]
 
 
 class DeployLiteHRModule(nn.Module):
@@ -211,7 +217,9 @@ class DeployIterativeHead(nn.Module):
         super().__init__()
         self.projects = nn.ModuleList(
             [
-                nn.Sequential(
+                None
+                if p is None  # a branch nobody reads
+                else nn.Sequential(
                     conv_act(p.depthwise_conv), conv_act(p.pointwise_conv)
                 )
                 for p in head.projects

@@ -30,7 +30,9 @@ def test_same_function_in_float64(arch, channels_last):
     rewrite."""
     model = random_weights_(LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)))
     model = model.double().eval()
-    deployed = copy.deepcopy(model).switch_to_deploy(channels_last)
+    deployed = copy.deepcopy(model).switch_to_deploy(
+        channels_last=channels_last
+    )
     for size in SIZES:
         x = torch.randn(1, 3, *size, dtype=torch.float64)
         with torch.no_grad():

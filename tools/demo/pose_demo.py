@@ -60,7 +60,7 @@ def fail(msg: str) -> None:
 def check_dataset(data_root: str) -> None:
     """One clear error, naming the path, for a missing or malformed
     dataset."""
-    from litehrnet_mm.data.synthetic_pose import check_coco_keypoints_file
+    from litehrnet_mm.datasets import check_coco_keypoints_file
 
     if not osp.isdir(data_root):
         fail(f'data folder not found: {data_root}')

@@ -9,6 +9,7 @@ backbones take it with a deprecation warning and turn it into
 import warnings
 from typing import Optional
 
+from litehrnet_mm.errors import ArchError, ArchTypeError
 from litehrnet_mm.utils.typing import OptMultiConfig
 
 #: As in the official code: convs drawn from N(0, 0.001), norms set to 1.
@@ -32,18 +33,18 @@ def resolve_init_cfg(
         init of ``pretrained``.
 
     Raises:
-        TypeError: ``pretrained`` is neither a str nor None.
-        ValueError: both ``pretrained`` and a non-default ``init_cfg``.
+        ArchTypeError: ``pretrained`` is neither a str nor None.
+        ArchError: both ``pretrained`` and a non-default ``init_cfg``.
     """
     if pretrained is None:
         return init_cfg
     if not isinstance(pretrained, str):
-        raise TypeError(
+        raise ArchTypeError(
             f'LiteHRNet: pretrained={pretrained!r}; expected a checkpoint '
             'path or URL (str) or None'
         )
     if init_cfg is not None and init_cfg != DEFAULT_INIT_CFG:
-        raise ValueError(
+        raise ArchError(
             f'LiteHRNet: both pretrained={pretrained!r} and '
             f'init_cfg={init_cfg!r}; expected one of them, e.g. '
             f"init_cfg=dict(type='Pretrained', checkpoint={pretrained!r})"

@@ -10,7 +10,8 @@ its LiteHRModules; the optional iterative head refines the branches from low
 to high resolution; the branches listed in ``out_indices`` are returned.
 """
 
-from typing import List, Optional, Sequence, Tuple, Union
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -18,6 +19,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from litehrnet_mm.errors import ArchError, ArchTypeError
 from litehrnet_mm.registry import MODELS
 from litehrnet_mm.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 
@@ -26,9 +28,9 @@ from ..blocks.iterative_head import IterativeHead
 from ..blocks.lite_hr_module import LiteHRModule
 from ..blocks.norm import fit_group_norm, report_fitted_layers
 from ..blocks.stem import Stem
-from .arch import ARCH_ZOO, arch_to_extra, check_extra, split_arch
+from .arch import ARCH_ZOO, ArchSpec, resolve_arch, split_arch
 from .init_cfg import DEFAULT_INIT_CFG, resolve_init_cfg
-from .state_dict_check import check_state_dict_fits
+from .state_dict_check import check_state_dict_fits, checked_for_load
 
 
 @MODELS.register_module()
@@ -43,15 +45,21 @@ class LiteHRNet(BaseModule):
 
     Args:
         arch (str | dict): A preset: ``'18'``, ``'30'``, ``'naive-18'`` or
-            ``'wider-naive-18'``; a dict is taken as ``extra``
-            (``LiteHRNet(extra)``, the official signature). Ignored when
-            ``extra`` is given. Defaults to ``'18'``.
+            ``'wider-naive-18'`` (the ints 18 and 30 name theirs, as
+            ``--cfg-options model.backbone.arch=18`` gives them); a dict is
+            taken as ``extra`` (``LiteHRNet(extra)``, the official
+            signature). Ignored when ``extra`` is given. Defaults to
+            ``'18'``.
         extra (dict, optional): A custom architecture in the official form
             (see :mod:`.arch`). Defaults to None (use ``arch``).
         in_channels (int): Channels of the input image. Defaults to 3.
         out_indices (Sequence[int]): Branches to return, 0 being the
             highest resolution (1/4 of the input). Defaults to ``(0, )``,
-            the pose setting; segmentation uses ``(0, 1, 2, 3)``.
+            the pose setting; segmentation uses ``(0, 1, 2, 3)``. Layers
+            that feed no returned branch are not built (the last fusion's
+            and the head's upper outputs, e.g. for ``(3, )``), so every
+            parameter gets a gradient; list only the branches the head
+            reads.
         with_head (bool, optional): Use the iterative head; None takes the
             setting of the preset or of ``extra`` (the presets use it).
         frozen_stages (int): Freeze (no gradient, BN in eval mode) the stem
@@ -121,36 +129,43 @@ class LiteHRNet(BaseModule):
     ) -> None:
         super().__init__(init_cfg=resolve_init_cfg(init_cfg, pretrained))
         arch, extra = split_arch(arch, extra)
+        if extra is None:
+            arch = resolve_arch(arch)
+            spec = ARCH_ZOO[arch]
+        else:
+            spec = ArchSpec.from_extra(extra)
         #: The preset name, None for a custom ``extra``.
         self.arch = arch
-        extra = check_extra(arch_to_extra(arch) if extra is None else extra)
         norm_cfg = fit_group_norm(norm_cfg)
         if with_head is not None:
             if not isinstance(with_head, bool):
-                raise TypeError(
+                raise ArchTypeError(
                     f'LiteHRNet: with_head={with_head!r}; '
                     'expected True, False or None'
                 )
-            extra['with_head'] = with_head
+            spec = dataclasses.replace(spec, with_head=with_head)
         if isinstance(in_channels, bool) or not isinstance(in_channels, int):
-            raise TypeError(
+            raise ArchTypeError(
                 f'LiteHRNet: in_channels={in_channels!r}; '
                 'expected a positive int'
             )
         if in_channels < 1:
-            raise ValueError(
+            raise ArchError(
                 f'LiteHRNet: in_channels={in_channels}; '
                 'expected a positive int'
             )
-        self.extra = extra
+        #: The architecture (:class:`~.arch.ArchSpec`), and its official
+        #: ``extra`` form.
+        self.spec = spec
+        self.extra = spec.to_extra()
         self.in_channels = in_channels
-        self.num_stages = extra['num_stages']
-        self.stages_spec = extra['stages_spec']
-        self.with_head = extra['with_head']
+        self.num_stages = spec.num_stages
+        self.stages_spec = self.extra['stages_spec']
+        self.with_head = spec.with_head
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         if not isinstance(deploy, bool):
-            raise TypeError(
+            raise ArchTypeError(
                 f'LiteHRNet: deploy={deploy!r}; expected True or False'
             )
         self.deploy = deploy
@@ -160,20 +175,20 @@ class LiteHRNet(BaseModule):
         self.out_indices = self._check_out_indices(out_indices, num_branches)
         self.frozen_stages = self._check_frozen_stages(frozen_stages)
 
-        stem = extra['stem']
+        stem = spec.stem
         self.stem = Stem(
             in_channels,
-            stem_channels=stem['stem_channels'],
-            out_channels=stem['out_channels'],
-            expand_ratio=stem['expand_ratio'],
+            stem_channels=stem.stem_channels,
+            out_channels=stem.out_channels,
+            expand_ratio=stem.expand_ratio,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             with_cp=with_cp,
         )
 
-        channels = [stem['out_channels']]
-        for i in range(self.num_stages):
-            stage_channels = list(self.stages_spec['num_channels'][i])
+        channels = [stem.out_channels]
+        for i, stage in enumerate(spec.stages):
+            stage_channels = list(stage.num_channels)
             self.add_module(
                 f'transition{i}',
                 self._make_transition(
@@ -185,17 +200,17 @@ class LiteHRNet(BaseModule):
                 nn.Sequential(
                     *[
                         LiteHRModule(
-                            num_branches=self.stages_spec['num_branches'][i],
-                            num_blocks=self.stages_spec['num_blocks'][i],
+                            num_branches=stage.num_branches,
+                            num_blocks=stage.num_blocks,
                             in_channels=stage_channels,
-                            reduce_ratio=self.stages_spec['reduce_ratios'][i],
-                            module_type=self.stages_spec['module_type'][i],
-                            with_fuse=self.stages_spec['with_fuse'][i],
+                            reduce_ratio=stage.reduce_ratio,
+                            module_type=stage.module_type,
+                            with_fuse=stage.with_fuse,
                             conv_cfg=conv_cfg,
                             norm_cfg=norm_cfg,
                             with_cp=with_cp,
                         )
-                        for _ in range(self.stages_spec['num_modules'][i])
+                        for _ in range(stage.num_modules)
                     ]
                 ),
             )
@@ -210,14 +225,75 @@ class LiteHRNet(BaseModule):
         self.out_strides: Tuple[int, ...] = tuple(
             4 * 2**i for i in self.out_indices
         )
+        #: The state-dict entries (name: shape) of the layers left out
+        #: because no branch of ``out_indices`` reads them (see
+        #: :meth:`_drop_unread_layers`); a checkpoint's entries for them
+        #: are dropped on loading.
+        self.pruned_layers = self._drop_unread_layers()
         self._freeze_stages()
         report_fitted_layers(self)
-        # A checkpoint of another architecture gets one clear error naming
-        # the file and the keys, instead of loading partly; strict=False
-        # loads what fits and names the rest (see state_dict_check).
+        # Any load, also as part of a bigger model: a checkpoint of another
+        # preset gets one clear error naming the file and the keys, entries
+        # of other shapes are left out with a warning, and torch's and
+        # mmengine's strict rules do the rest (see state_dict_check).
         self._register_load_state_dict_pre_hook(
             check_state_dict_fits, with_module=True
         )
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign=False):
+        """torch's ``load_state_dict``, with the fit checked first by the
+        caller's ``strict``: with ``strict=True`` any mismatch is one
+        :class:`~litehrnet_mm.errors.CheckpointError` naming it, before
+        anything is loaded; with ``strict=False`` what fits is loaded and
+        one warning names the rest (see
+        :mod:`.state_dict_check`)."""
+        state_dict = checked_for_load(self, state_dict, strict)
+        return super().load_state_dict(state_dict, strict, assign)
+
+    def unread_layers(
+        self, out_indices: Sequence[int]
+    ) -> Dict[str, nn.Module]:
+        """The layers (by name) whose outputs no branch of ``out_indices``
+        reads; nothing is changed.
+
+        The head's output ``b`` reads the head's branches ``b`` and below
+        (lower resolutions), so the head needs its branches from
+        ``min(out_indices)`` down, and the last module of the last stage
+        the fusion outputs that the head (or, without it, the returned
+        branches) reads. Output 0 of the fusion is always read: every other
+        output reads it (the official quirk, see :mod:`..blocks.fusion`).
+        With the head and ``(0,)`` (the default) or ``(0, 1, 2, 3)`` there
+        is none. A last stage without fusion has none either (its blocks
+        mix every branch, or run each alone: the layers stay).
+        """
+        read = set(out_indices)
+        unread: Dict[str, nn.Module] = {}
+        if self.with_head:
+            for name, layer in self.head_layer.unread_outputs(read).items():
+                unread[f'head_layer.{name}'] = layer
+            read = set(range(min(read), len(self.head_layer.projects)))
+        stage = f'stage{self.num_stages - 1}'
+        last = len(getattr(self, stage)) - 1
+        module = getattr(self, stage)[last]
+        for name, layer in module.unread_outputs(read).items():
+            unread[f'{stage}.{last}.{name}'] = layer
+        return unread
+
+    def _drop_unread_layers(self) -> Dict[str, Tuple[int, ...]]:
+        """Remove the :meth:`unread_layers` of ``out_indices`` (their
+        places in the layer lists become None, which the blocks skip), so
+        that every parameter gets a gradient (DDP needs no
+        ``find_unused_parameters``), and return their state-dict entries.
+        """
+        unread = self.unread_layers(self.out_indices)
+        for name in unread:
+            parent, index = name.rsplit('.', 1)
+            self.get_submodule(parent)[int(index)] = None
+        return {
+            f'{name}.{key}': tuple(value.shape)
+            for name, layer in unread.items()
+            for key, value in layer.state_dict().items()
+        }
 
     @staticmethod
     def _check_out_indices(
@@ -233,7 +309,7 @@ class LiteHRNet(BaseModule):
                 for i in out_indices
             )
         ):
-            raise TypeError(
+            raise ArchTypeError(
                 f'LiteHRNet: out_indices={out_indices!r}; '
                 'expected a sequence of branch indices (ints)'
             )
@@ -242,7 +318,7 @@ class LiteHRNet(BaseModule):
             or len(set(out_indices)) != len(out_indices)
             or not all(0 <= i < num_branches for i in out_indices)
         ):
-            raise ValueError(
+            raise ArchError(
                 f'LiteHRNet: out_indices={tuple(out_indices)!r}; expected '
                 f'distinct branch indices in 0..{num_branches - 1} (0 is '
                 'the highest resolution), at least one'
@@ -253,11 +329,11 @@ class LiteHRNet(BaseModule):
         if isinstance(frozen_stages, bool) or not isinstance(
             frozen_stages, int
         ):
-            raise TypeError(
+            raise ArchTypeError(
                 f'LiteHRNet: frozen_stages={frozen_stages!r}; expected an int'
             )
         if not -1 <= frozen_stages <= self.num_stages:
-            raise ValueError(
+            raise ArchError(
                 f'LiteHRNet: frozen_stages={frozen_stages}; expected -1 '
                 f'(none), 0 (the stem) up to {self.num_stages} (the stem '
                 'and every stage)'
@@ -392,11 +468,34 @@ class LiteHRNet(BaseModule):
                     m.eval()
         return self
 
-    def switch_to_deploy(self, channels_last: bool = True) -> 'LiteHRNet':
+    def switch_to_deploy(
+        self, test_cfg: Optional[dict] = None, *, channels_last: bool = True
+    ) -> 'LiteHRNet':
         """Rebuild the network in place for fast inference (BN folded, the
         fusion's repeated term computed once, channels-last, exportable
         pooling); see :func:`litehrnet_mm.deploy.switch_to_deploy`.
-        Returns ``self``, in eval mode and for inference only."""
+        Returns ``self``, in eval mode and for inference only.
+
+        Args:
+            test_cfg (dict, optional): Accepted and ignored: mmpose's
+                ``BasePoseEstimator.switch_to_deploy()`` calls
+                ``layer.switch_to_deploy(self.test_cfg)`` on every
+                submodule that has the method, so the host's test settings
+                land here; the backbone's form does not depend on them.
+            channels_last (bool): Weights and activations channels-last
+                (faster PyTorch CPU convs). Keyword only, so that no host
+                argument can choose it. Defaults to True.
+
+        Raises:
+            TypeError: ``test_cfg`` is neither a dict nor None (a layout
+                given positionally, ``switch_to_deploy(False)``).
+        """
+        if test_cfg is not None and not isinstance(test_cfg, dict):
+            raise TypeError(
+                f'LiteHRNet.switch_to_deploy: test_cfg={test_cfg!r}; '
+                "expected the host's test_cfg dict or None (the layout is "
+                'keyword only: switch_to_deploy(channels_last=False))'
+            )
         from litehrnet_mm.deploy import switch_to_deploy
 
         return switch_to_deploy(self, channels_last=channels_last)

@@ -143,14 +143,19 @@ def build_fuse_layers(
 
 def fuse(
     fuse_layers: nn.ModuleList, x: Sequence[torch.Tensor]
-) -> List[torch.Tensor]:
-    """The official fusion (see the module docstring), ReLU not applied."""
+) -> List[Optional[torch.Tensor]]:
+    """The official fusion (see the module docstring), ReLU not applied.
+    A row of ``fuse_layers`` that is None (an output nobody reads, see
+    ``LiteHRModule.unread_outputs``) gives None."""
     sizes = [s.shape[-2:] for s in x]
     y0 = x[0] + x[0]
     for j in range(1, len(x)):
         y0 = y0 + fuse_layers[0][j](x[j], sizes[0])
-    out = [y0]
+    out: List[Optional[torch.Tensor]] = [y0]
     for i in range(1, len(x)):
+        if fuse_layers[i] is None:
+            out.append(None)
+            continue
         twice = fuse_layers[i][0](y0, sizes[i])
         y = twice + twice
         for j in range(1, len(x)):

@@ -5,7 +5,7 @@ of the branch below and refined by a depthwise-separable conv, so the
 high-resolution output gathers the context of every branch.
 """
 
-from typing import List, Sequence, Tuple
+from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -55,21 +55,43 @@ class IterativeHead(BaseModule):
         )
         self.out_channels: Tuple[int, ...] = tuple(targets[::-1])
 
-    def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    def unread_outputs(self, keep: Collection[int]) -> Dict[str, nn.Module]:
+        """The projections (by name) of the outputs above the highest
+        resolution in ``keep``: output ``b`` reads the head's branches
+        ``b`` and below only. A projection set to None gives None outputs
+        from there up."""
+        n = len(self.projects)
+        # projects run from the lowest resolution up: branch b is n-1-b.
+        return {
+            f'projects.{n - 1 - b}': self.projects[n - 1 - b]
+            for b in range(min(keep))
+            if self.projects[n - 1 - b] is not None
+        }
+
+    def forward(
+        self, x: Sequence[Optional[torch.Tensor]]
+    ) -> List[Optional[torch.Tensor]]:
         return refine_low_to_high(x, self.projects)
 
 
 def refine_low_to_high(
-    x: Sequence[torch.Tensor], projects: Sequence[nn.Module]
-) -> List[torch.Tensor]:
+    x: Sequence[Optional[torch.Tensor]],
+    projects: Sequence[Optional[nn.Module]],
+) -> List[Optional[torch.Tensor]]:
     """The head's pass: from the lowest resolution up, add the upsampled
     result below and refine with that branch's projection. Shared by the
-    eager head and its deploy form, which differ only in ``projects``."""
-    out = []
+    eager head and its deploy form, which differ only in ``projects``.
+    It stops at the first projection that is None (removed, with every
+    higher resolution: no returned branch reads them); their outputs are
+    None."""
+    out: List[Optional[torch.Tensor]] = []
     below = None
     for s, project in zip(x[::-1], projects):
+        if project is None:
+            break
         if below is not None:
             s = s + resize(below, size_of(s), mode='bilinear')
         below = project(s)
         out.append(below)
+    out += [None] * (len(x) - len(out))
     return out[::-1]

@@ -1,11 +1,12 @@
 """The LiteHRModule: parallel branches of blocks, then a fusion."""
 
-from typing import List, Sequence
+from typing import Collection, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from litehrnet_mm.errors import ArchError
 from litehrnet_mm.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 
 from .fusion import build_fuse_layers, fuse
@@ -52,14 +53,14 @@ class LiteHRModule(BaseModule):
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_branches != len(in_channels):
-            raise ValueError(
+            raise ArchError(
                 f'LiteHRModule: num_branches={num_branches} but in_channels '
                 f'has {len(in_channels)} entries ({list(in_channels)}); '
                 'expected one channel count per branch'
             )
         module_type = module_type.upper()
         if module_type not in MODULE_TYPES:
-            raise ValueError(
+            raise ArchError(
                 f'LiteHRModule: module_type={module_type!r}; '
                 f'expected one of {MODULE_TYPES}'
             )
@@ -106,11 +107,30 @@ class LiteHRModule(BaseModule):
         else:
             self.fuse_layers = None
 
-    def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    def unread_outputs(self, keep: Collection[int]) -> Dict[str, nn.Module]:
+        """The fusion rows (by name) of the outputs not in ``keep``: the
+        layers no kept output reads. Row 0 is always read (every output
+        reads the fused branch 0); without fusion there is none (every
+        block output is an output). A row set to None gives a None
+        output."""
+        if self.fuse_layers is None:
+            return {}
+        return {
+            f'fuse_layers.{i}': self.fuse_layers[i]
+            for i in range(1, self.num_branches)
+            if i not in keep and self.fuse_layers[i] is not None
+        }
+
+    def forward(
+        self, x: Sequence[torch.Tensor]
+    ) -> List[Optional[torch.Tensor]]:
         if self.module_type == 'LITE':
             out = self.layers(list(x))
         else:
             out = [branch(s) for branch, s in zip(self.layers, x)]
         if self.fuse_layers is not None:
-            out = [self.relu(y) for y in fuse(self.fuse_layers, out)]
+            out = [
+                None if y is None else self.relu(y)
+                for y in fuse(self.fuse_layers, out)
+            ]
         return out

@@ -15,6 +15,7 @@ from typing import List, Tuple
 import torch.nn as nn
 from mmengine.logging import print_log
 
+from litehrnet_mm.errors import ArchError
 from litehrnet_mm.utils.typing import ConfigType
 
 
@@ -42,7 +43,7 @@ class FittedGroupNorm(nn.GroupNorm):
             or not isinstance(num_groups, int)
             or num_groups < 1
         ):
-            raise ValueError(
+            raise ArchError(
                 f'LiteHRNet: norm_cfg num_groups={num_groups!r}; expected '
                 "a positive int, e.g. dict(type='GN', num_groups=4)"
             )
@@ -62,7 +63,7 @@ def fit_group_norm(norm_cfg: ConfigType) -> ConfigType:
     if norm_cfg is None or norm_cfg.get('type') not in ('GN', nn.GroupNorm):
         return norm_cfg
     if 'num_groups' not in norm_cfg:
-        raise ValueError(
+        raise ArchError(
             f'LiteHRNet: norm_cfg={dict(norm_cfg)!r} has no num_groups; '
             "expected e.g. dict(type='GN', num_groups=4)"
         )

@@ -3,14 +3,22 @@ built, with a ValueError or TypeError naming the setting; random valid
 architectures build and return what they declare."""
 
 import copy
+import dataclasses
 
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from litehrnet_mm import LiteHRNet
-from litehrnet_mm.models.backbones.arch import arch_to_extra, check_extra
+from litehrnet_mm import ArchError, ArchTypeError, LiteHRNet, LiteHRNetError
+from litehrnet_mm.models.backbones.arch import (
+    ARCH_ZOO,
+    ArchSpec,
+    StageSpec,
+    StemSpec,
+    arch_to_extra,
+    check_extra,
+)
 
 
 def extra_with(path, value):
@@ -122,7 +130,8 @@ def test_missing_keys_are_named():
     'kwargs,error,words',
     [
         (dict(arch='18x'), ValueError, ['arch', "'18x'", 'naive-18']),
-        (dict(arch=18), TypeError, ['arch', 'preset name']),
+        (dict(arch=18.0), TypeError, ['arch=18.0 is a float', 'preset name']),
+        (dict(arch=19), ValueError, ['arch=', '19', "'naive-18'"]),
         (dict(in_channels=0), ValueError, ['in_channels']),
         (dict(in_channels=3.0), TypeError, ['in_channels']),
         (dict(out_indices=(4,)), ValueError, ['out_indices', '0..3']),
@@ -330,3 +339,95 @@ def test_random_invalid_architectures_are_refused(extra, key, how):
     with pytest.raises((ValueError, TypeError)) as info:
         LiteHRNet(extra=bad)
     assert str(info.value).startswith('LiteHRNet: ')
+
+
+# The spec ------------------------------------------------------------------
+
+
+def test_arch_as_an_int_is_its_preset_name():
+    """--cfg-options model.backbone.arch=18 reads an int (quoted or not)."""
+    assert LiteHRNet(arch=18).arch == '18'
+    assert LiteHRNet(arch=30).extra == LiteHRNet(arch='30').extra
+
+
+def test_setting_errors_are_ours_and_the_builtin_kinds():
+    with pytest.raises(ArchError) as info:
+        LiteHRNet(out_indices=(4,))
+    assert isinstance(info.value, (LiteHRNetError, ValueError))
+    assert not isinstance(info.value, TypeError)
+    with pytest.raises(ArchTypeError) as info:
+        LiteHRNet(extra=extra_with(('num_stages',), '3'))
+    assert isinstance(info.value, (ArchError, LiteHRNetError, TypeError))
+    with pytest.raises(ArchTypeError):
+        LiteHRNet(arch=['18'])
+
+
+# The official configs' extra of each preset, as they write it.
+OFFICIAL = {
+    name: dict(
+        stem=dict(stem_channels=32, out_channels=32, expand_ratio=1),
+        num_stages=3,
+        stages_spec=dict(
+            num_modules=modules,
+            num_branches=(2, 3, 4),
+            num_blocks=(2, 2, 2),
+            module_type=(kind,) * 3,
+            with_fuse=(True, True, True),
+            reduce_ratios=(8, 8, 8),
+            num_channels=tuple(c[:n] for n in (2, 3, 4)),
+        ),
+        with_head=True,
+    )
+    for name, modules, kind, c in [
+        ('18', (2, 4, 2), 'LITE', (40, 80, 160, 320)),
+        ('30', (3, 8, 3), 'LITE', (40, 80, 160, 320)),
+        ('naive-18', (2, 4, 2), 'NAIVE', (30, 60, 120, 240)),
+        ('wider-naive-18', (2, 4, 2), 'NAIVE', (40, 80, 160, 320)),
+    ]
+}
+
+
+@pytest.mark.parametrize('name', sorted(OFFICIAL))
+def test_presets_write_the_official_extra_and_read_back(name):
+    spec = ARCH_ZOO[name]
+    assert spec.to_extra() == OFFICIAL[name] == arch_to_extra(name)
+    assert ArchSpec.from_extra(OFFICIAL[name]) == spec
+    model = LiteHRNet(arch=name)
+    assert model.spec == spec and model.extra == OFFICIAL[name]
+    assert model.num_stages == spec.num_stages == 3
+    assert [s.num_branches for s in spec.stages] == [2, 3, 4]
+
+
+def test_specs_are_frozen_and_check_themselves():
+    spec = ARCH_ZOO['18']
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.with_head = False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.stages[0].num_modules = 3
+    stage = spec.stages[0]
+    with pytest.raises(ArchError, match=r'StageSpec.num_modules=0; .* >= 1'):
+        dataclasses.replace(stage, num_modules=0)
+    with pytest.raises(ArchError, match='NAIVE'):
+        dataclasses.replace(stage, module_type='lite')  # specs are exact
+    with pytest.raises(ArchError, match='even'):
+        dataclasses.replace(stage, num_channels=(40, 81))
+    with pytest.raises(ArchTypeError, match='expected a bool'):
+        dataclasses.replace(stage, with_fuse=1)
+    with pytest.raises(ArchError, match='expected 2'):
+        ArchSpec(stem=spec.stem, stages=spec.stages[1:], with_head=True)
+    with pytest.raises(ArchError, match='out_channels'):
+        StemSpec(stem_channels=32, out_channels=16, expand_ratio=1)
+    with pytest.raises(ArchTypeError, match='StageSpecs'):
+        ArchSpec(stem=spec.stem, stages=list(spec.stages))
+
+
+def test_a_custom_spec_builds_what_it_says():
+    stages = (
+        StageSpec(1, 1, 'NAIVE', False, 2, (8, 16)),
+        StageSpec(1, 2, 'LITE', True, 4, (8, 16, 32)),
+    )
+    spec = ArchSpec(StemSpec(16, 16, 0.5), stages, with_head=False)
+    model = LiteHRNet(extra=spec.to_extra(), out_indices=(0, 1, 2))
+    assert model.spec == spec and model.arch is None
+    assert model.out_channels == (8, 16, 32)
+    assert len(model.stage0) == 1 and len(model.stage1[0].layers) == 2

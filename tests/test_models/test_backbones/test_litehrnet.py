@@ -70,31 +70,6 @@ def test_any_input_size(arch, size):
             assert got == expected
 
 
-def test_with_cp_same_gradients_and_statistics():
-    torch.manual_seed(0)
-    plain = random_weights_(LiteHRNet(arch='18', out_indices=(0, 3))).train()
-    cp = LiteHRNet(arch='18', out_indices=(0, 3), with_cp=True).train()
-    cp.load_state_dict(plain.state_dict())
-    x = torch.randn(2, 3, 64, 64)
-    losses = [sum(o.pow(2).mean() for o in m(x)) for m in (plain, cp)]
-    torch.testing.assert_close(losses[0], losses[1])
-    for loss in losses:
-        loss.backward()
-    for (name, p), q in zip(plain.named_parameters(), cp.parameters()):
-        torch.testing.assert_close(q.grad, p.grad, msg=name)
-    # The recomputation in backward must not update BN statistics again.
-    for (name, a), b in zip(
-        plain.state_dict().items(), cp.state_dict().values()
-    ):
-        torch.testing.assert_close(b, a, msg=name)
-
-
-def test_with_cp_trains_the_stem_from_an_image_without_grad():
-    model = LiteHRNet(arch='naive-18', with_cp=True).train()
-    model(torch.randn(2, 3, 64, 64))[0].mean().backward()
-    assert model.stem.conv1.conv.weight.grad is not None
-
-
 def test_train_and_eval_return_the_module():
     model = LiteHRNet()
     assert model.train() is model
@@ -200,62 +175,3 @@ def test_pretrained_is_mmseg_s_form_of_a_pretrained_init(tmp_path):
 def test_bad_pretrained(kwargs, error, words):
     with pytest.raises(error, match=words):
         LiteHRNet(**kwargs)
-
-
-@pytest.mark.parametrize('arch', PRESETS)
-@pytest.mark.parametrize('num_groups', [4, 8])
-def test_group_norm_builds_trains_and_fits_every_layer(arch, num_groups):
-    """The CRW's hidden width (7, 17, 37 for Lite-HRNet-18) and the naive
-    half-branches (15) are divisible by few group counts: those layers use
-    the largest count below num_groups that divides their channels; all
-    others use num_groups."""
-    from mmcv.cnn import ConvModule
-
-    from litehrnet_mm.models.blocks.norm import FittedGroupNorm
-
-    model = LiteHRNet(
-        arch=arch, norm_cfg=dict(type='GN', num_groups=num_groups)
-    )
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
-    assert norms
-    assert not any(
-        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-        for m in model.modules()
-    )
-    for norm in norms:
-        assert isinstance(norm, FittedGroupNorm)
-        c = norm.num_channels
-        assert c % norm.num_groups == 0
-        if c % num_groups == 0:
-            assert norm.num_groups == num_groups
-        else:
-            assert norm.num_groups == max(
-                g for g in range(1, num_groups) if c % g == 0
-            )
-    # ConvModule names a GroupNorm 'gn', as with mmcv's own GN.
-    assert any(
-        hasattr(m, 'gn') for m in model.modules() if isinstance(m, ConvModule)
-    )
-    model.init_weights()
-    out = model(torch.rand(2, 3, 64, 48))[0]
-    out.mean().backward()
-    assert torch.isfinite(out).all()
-
-
-def test_group_norm_states_its_fitted_layers():
-    from litehrnet_mm.models.blocks.norm import fitted_layers
-
-    model = LiteHRNet(arch='18', norm_cfg=dict(type='GN', num_groups=4))
-    fitted = dict((name, (c, g)) for name, c, g in fitted_layers(model))
-    crw = 'stage0.0.layers.0.cross_resolution_weighting.conv1.gn'
-    # (20 + 40) / 8 = 7 channels: one group.
-    assert fitted[crw] == (7, 1)
-
-
-@pytest.mark.parametrize('num_groups', [0, -2, 2.5, None])
-def test_group_norm_needs_a_positive_group_count(num_groups):
-    cfg = dict(type='GN')
-    if num_groups is not None:
-        cfg['num_groups'] = num_groups
-    with pytest.raises(ValueError, match="dict\\(type='GN', num_groups=4\\)"):
-        LiteHRNet(arch='naive-18', norm_cfg=cfg)

@@ -1,0 +1,28 @@
+"""The one check of a path that should be a file names what is there."""
+
+import pytest
+
+from litehrnet_mm import CheckpointError
+from litehrnet_mm.utils.paths import require_file
+
+
+def test_a_file_passes(tmp_path):
+    path = tmp_path / 'a.pth'
+    path.write_bytes(b'x')
+    assert require_file(str(path), 'checkpoint') is None
+
+
+def test_a_folder_or_nothing_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        require_file(str(tmp_path), 'checkpoint', '; expected a .pth file')
+    assert str(info.value) == (
+        f'checkpoint {tmp_path}: a folder; expected a .pth file'
+    )
+    missing = tmp_path / 'nowhere.json'
+    with pytest.raises(FileNotFoundError, match=f'file {missing}: not found'):
+        require_file(str(missing), 'annotation file')
+
+
+def test_the_caller_s_error_type(tmp_path):
+    with pytest.raises(CheckpointError, match='not found'):
+        require_file(str(tmp_path / 'x'), 'checkpoint', error=CheckpointError)
