@@ -1,51 +1,190 @@
-"""INT8 post-training quantization of the exported backbone, measured.
+"""int8 for Lite-HRNet: what is quantized, and how it is calibrated.
 
-The backbone of a trained model is exported (deploy form, static shapes)
-and quantized by NNCF for OpenVINO, calibrated on training images prepared
-by the config's own test pipeline and data preprocessor. To measure what
-it costs in accuracy, the host's test loop runs with the backbone replaced
-by the compiled model (:class:`RuntimeBackbone`): the head, flip test,
-decoding and metric are the host's own, so the fp32 and int8 figures are
-comparable with ``mim test``.
+A quantizer run over the fp32 graph wraps every op in a quantize and a
+dequantize. Lite-HRNet's time goes to depthwise convs and data movement
+(split, concat, shuffle, pooling, nearest resize, the weighting
+multiplies), not to the dense 1x1 convs that int8 speeds up, so the design
+quantizes the dense convs and the precision-preserving ops between them,
+and keeps in fp32 the convs where int8 buys nothing and costs
+conversions (:func:`fp32_convs`):
+
+* the depthwise convs: OpenVINO's CPU plugin runs them in f32 whatever the
+  quantizer does (NNCF gives their inputs per-channel activation scales),
+  so a FakeQuantize before them only adds a quantize-dequantize and a
+  layout reorder: on Lite-HRNet-18 at 256x192 the runtime graph of NNCF's
+  default int8 holds 579 Reorder nodes, with the depthwise convs kept in
+  fp32 219;
+* the first conv (3 input channels): int8 kernels gain nothing on so few
+  input channels and it quantizes the raw image;
+* the 1x1 convs of the cross-resolution and spatial weightings: they run
+  on pooled maps (the smallest branch's size, or 1x1), so they cost
+  nothing in fp32, and their sigmoid outputs scale every channel of a
+  branch (the most sensitive values of the block).
+
+Calibration uses the images as the model sees them (after the config's
+test pipeline and data preprocessor), in a fixed order, so the same
+images give the same artifact.
 """
 
 import copy
-from typing import List, Optional, Tuple
+import os
+import re
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn as nn
 
-from .onnx import export_onnx
+__all__ = [
+    'build_runner',
+    'calibration_batches',
+    'calibration_inputs',
+    'fp32_convs',
+    'quantize_onnxruntime',
+    'quantize_openvino',
+]
+
+#: Module names (parts of ONNX node names) of the deploy form's convs on
+#: pooled maps (:class:`~litehrnet_mm.deploy.blocks.DeployCCW`).
+POOLED_CONVS = ('/crw/', '/spatial_weighting/')
 
 
-class RuntimeBackbone(nn.Module):
-    """A backbone whose forward runs a compiled static-shape model:
-    batches are padded to its batch size (and split when larger)."""
+def fp32_convs(onnx_file: str) -> List[str]:
+    """Names of the Conv nodes of ``onnx_file`` that int8 keeps in fp32:
+    the depthwise convs, the convs on the graph input and the convs on
+    pooled maps (see the module docstring for why)."""
+    import onnx
 
-    def __init__(self, runtime, out_channels: Tuple[int, ...]) -> None:
-        super().__init__()
-        self.runtime = runtime
-        self.batch = runtime.input_shape[0]
-        self.out_channels = out_channels
+    graph = onnx.load(onnx_file, load_external_data=False).graph
+    inputs = {i.name for i in graph.input}
+    weights = {t.name: t for t in graph.initializer}
+    keep = []
+    for node in graph.node:
+        if node.op_type != 'Conv':
+            continue
+        groups = next((a.i for a in node.attribute if a.name == 'group'), 1)
+        weight = weights.get(node.input[1])
+        depthwise = groups > 1 and weight is not None and weight.dims[1] == 1
+        if (
+            depthwise
+            or node.input[0] in inputs
+            or any(p in node.name for p in POOLED_CONVS)
+        ):
+            keep.append(node.name)
+    return keep
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        outputs: List[List[np.ndarray]] = []
-        for start in range(0, x.shape[0], self.batch):
-            chunk = x[start : start + self.batch].detach().cpu().numpy()
-            n = chunk.shape[0]
-            if n < self.batch:
-                pad = np.zeros((self.batch - n, *chunk.shape[1:]), chunk.dtype)
-                chunk = np.concatenate([chunk, pad])
-            outputs.append([o[:n] for o in self.runtime(chunk)])
-        return tuple(
-            torch.from_numpy(np.concatenate([o[i] for o in outputs]))
-            for i in range(len(outputs[0]))
+
+def calibration_batches(
+    images: Sequence[np.ndarray], batch: int
+) -> List[np.ndarray]:
+    """``images`` (each (1, 3, H, W)) as consecutive batches of ``batch``
+    (a static graph takes only its own batch size); a remainder is
+    dropped."""
+    if len(images) < batch:
+        raise ValueError(
+            f'int8: {len(images)} calibration images for a batch of '
+            f'{batch}; expected at least {batch}'
         )
+    return [
+        np.concatenate(images[i : i + batch]).astype(np.float32)
+        for i in range(0, len(images) - batch + 1, batch)
+    ]
 
 
-def build_runner(cfg, checkpoint: str, work_dir: str):
-    """The host's runner for ``cfg`` with ``checkpoint`` loaded."""
+def quantize_openvino(
+    onnx_file: str,
+    images: Sequence[np.ndarray],
+    output: str,
+    batch: int = 1,
+    keep_fp32: Optional[Sequence[str]] = None,
+    fast_bias_correction: bool = True,
+) -> str:
+    """NNCF's post-training int8 of ``onnx_file`` for OpenVINO, calibrated
+    on ``images``, with the convs ``keep_fp32`` (default
+    :func:`fp32_convs`) left in fp32; writes the IR ``output`` (.xml and
+    its .bin) and returns it.
+
+    Weights are quantized per output channel, activations per tensor
+    (NNCF's performance preset for the CPU).
+    """
+    import nncf
+    import openvino as ov
+
+    if keep_fp32 is None:
+        keep_fp32 = fp32_convs(onnx_file)
+    model = ov.convert_model(onnx_file)
+    samples = calibration_batches(images, batch)
+    # OpenVINO names a conv with a bias '<onnx name>/WithoutBiases' and
+    # its bias add '<onnx name>'.
+    patterns = [re.escape(n) + '(/WithoutBiases)?' for n in keep_fp32]
+    quantized = nncf.quantize(
+        model,
+        nncf.Dataset(samples),
+        preset=nncf.QuantizationPreset.PERFORMANCE,
+        subset_size=len(samples),
+        fast_bias_correction=fast_bias_correction,
+        ignored_scope=nncf.IgnoredScope(patterns=patterns, validate=False),
+    )
+    ov.save_model(quantized, output, compress_to_fp16=False)
+    return output
+
+
+class _Reader:
+    """ONNX Runtime's calibration data reader over fixed batches."""
+
+    def __init__(self, name: str, samples: List[np.ndarray]) -> None:
+        self.name = name
+        self.samples = iter(samples)
+
+    def get_next(self):
+        sample = next(self.samples, None)
+        return None if sample is None else {self.name: sample}
+
+
+def quantize_onnxruntime(
+    onnx_file: str,
+    images: Sequence[np.ndarray],
+    output: str,
+    batch: int = 1,
+    keep_fp32: Optional[Sequence[str]] = None,
+) -> str:
+    """ONNX Runtime's static int8 (QDQ, uint8 activations, int8 weights
+    per output channel, min-max calibration) of ``onnx_file``, calibrated
+    on ``images``, the convs ``keep_fp32`` (default :func:`fp32_convs`)
+    left in fp32; writes ``output`` and returns it."""
+    import onnx
+    from onnxruntime import quantization as q
+
+    if keep_fp32 is None:
+        keep_fp32 = fp32_convs(onnx_file)
+    name = onnx.load(onnx_file, load_external_data=False).graph.input[0].name
+    # ONNX Runtime's pre-processing (shape inference; its graph
+    # optimisation is skipped, as it would rename the nodes kept in fp32).
+    inferred = os.path.splitext(output)[0] + '.shapes.onnx'
+    q.quant_pre_process(onnx_file, inferred, skip_optimization=True)
+    try:
+        _quantize_static(q, inferred, output, name, images, batch, keep_fp32)
+    finally:
+        os.remove(inferred)
+    return output
+
+
+def _quantize_static(q, model, output, name, images, batch, keep_fp32):
+    q.quantize_static(
+        model,
+        output,
+        _Reader(name, calibration_batches(images, batch)),
+        quant_format=q.QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=q.QuantType.QUInt8,
+        weight_type=q.QuantType.QInt8,
+        calibrate_method=q.CalibrationMethod.MinMax,
+        nodes_to_exclude=list(keep_fp32),
+    )
+
+
+def build_runner(cfg, checkpoint: Optional[str], work_dir: str):
+    """The host's runner for ``cfg`` with ``checkpoint`` loaded (None:
+    the config's own initialisation), ready for ``runner.test_loop``."""
     from mmengine.runner import Runner
 
     cfg = copy.deepcopy(cfg)
@@ -61,9 +200,10 @@ def build_runner(cfg, checkpoint: str, work_dir: str):
 
 
 def calibration_inputs(runner, cfg, count: int) -> List[np.ndarray]:
-    """``count`` training images as the backbone sees them: the training
-    split read by the test pipeline (no augmentation), through the
-    model's data preprocessor."""
+    """The first ``count`` training images as the model sees them: the
+    training split read by the test pipeline (no augmentation, no
+    shuffling, so the same images every time), through the model's data
+    preprocessor; each (1, 3, H, W) float32."""
     loader_cfg = copy.deepcopy(cfg.test_dataloader)
     train = cfg.train_dataloader.dataset
     for key in ('ann_file', 'data_prefix', 'data_root'):
@@ -71,56 +211,14 @@ def calibration_inputs(runner, cfg, count: int) -> List[np.ndarray]:
             loader_cfg.dataset[key] = copy.deepcopy(train[key])
     loader_cfg.dataset.pop('bbox_file', None)
     loader_cfg.dataset['test_mode'] = True
+    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
     loader = runner.build_dataloader(loader_cfg)
     images: List[np.ndarray] = []
     with torch.no_grad():
         for batch in loader:
             data = runner.model.data_preprocessor(batch, False)
             for x in data['inputs']:
-                images.append(x[None].numpy())
+                images.append(x[None].float().numpy())
                 if len(images) == count:
                     return images
     return images
-
-
-def export_backbone(
-    runner, shape: Tuple[int, int], file: str, batch: int = 1
-) -> Tuple[int, ...]:
-    """Export the runner's backbone (deploy form) to ``file``; returns
-    its ``out_channels``."""
-    backbone = copy.deepcopy(runner.model.backbone).eval()
-    export_onnx(backbone, shape, file, batch=batch)
-    return tuple(backbone.out_channels)
-
-
-def quantize_openvino(
-    onnx_file: str,
-    images: List[np.ndarray],
-    output: str,
-    batch: int = 1,
-    fast_bias_correction: bool = True,
-    ignored_types: Optional[List[str]] = None,
-) -> str:
-    """NNCF's post-training INT8 quantization of ``onnx_file`` for
-    OpenVINO, calibrated on ``images`` (each (1, 3, H, W)); writes the
-    OpenVINO IR ``output`` (.xml, with its .bin) and returns it."""
-    import nncf
-    import openvino as ov
-
-    model = ov.Core().read_model(onnx_file)
-    samples = [
-        np.concatenate(images[i : i + batch])
-        for i in range(0, len(images) - batch + 1, batch)
-    ]
-    kwargs = {}
-    if ignored_types:
-        kwargs['ignored_scope'] = nncf.IgnoredScope(types=ignored_types)
-    quantized = nncf.quantize(
-        model,
-        nncf.Dataset(samples),
-        subset_size=len(samples),
-        fast_bias_correction=fast_bias_correction,
-        **kwargs,
-    )
-    ov.save_model(quantized, output)
-    return output

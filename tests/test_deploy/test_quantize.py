@@ -1,61 +1,203 @@
-"""INT8: NNCF quantization of an exported backbone, and the backbone that
-runs a compiled model inside the host's model."""
+"""Reduced precision artifacts: int8 (OpenVINO through NNCF, ONNX Runtime
+in QDQ form) and bf16 (OpenVINO), written by the one export, compiled by
+their runtime with the precision their metadata names, the int8 design's
+fp32 convs left alone, calibration repeatable.
+
+What a precision costs in accuracy is measured on the trained demo models
+(tools/deploy/evaluate.py); with random weights the outputs say nothing
+about it, so here they are only checked for shape and finiteness.
+"""
 
 import numpy as np
 import pytest
 import torch
 
 from litehrnet_mm import LiteHRNet
+from litehrnet_mm.analysis.models import PoseModel
 from litehrnet_mm.analysis.weights import random_weights_
-from litehrnet_mm.deploy.onnx import export_onnx
-from litehrnet_mm.deploy.quantize import RuntimeBackbone, quantize_openvino
+from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.deploy.export import export
+from litehrnet_mm.deploy.onnx import switch_backbones, write_onnx
+from litehrnet_mm.deploy.quantize import (
+    calibration_batches,
+    fp32_convs,
+)
 from litehrnet_mm.deploy.runtimes import load_runtime
 
 pytest.importorskip('openvino')
 SHAPE = (64, 48)
+# One module per stage, one block per branch: every kind of layer of
+# Lite-HRNet in a graph small enough to quantize in seconds.
+SMALL = dict(
+    stem=dict(stem_channels=32, out_channels=32, expand_ratio=1),
+    num_stages=3,
+    stages_spec=dict(
+        num_modules=(1, 1, 1),
+        num_branches=(2, 3, 4),
+        num_blocks=(1, 1, 1),
+        module_type=('LITE',) * 3,
+        with_fuse=(True,) * 3,
+        reduce_ratios=(8, 8, 8),
+        num_channels=((40, 80), (40, 80, 160), (40, 80, 160, 320)),
+    ),
+    with_head=True,
+)
 
 
-def backbone():
-    model = LiteHRNet(arch='18', out_indices=(0, 1))
+def small_model():
+    model = PoseModel(LiteHRNet(extra=SMALL), 17)
     return random_weights_(model, (2, 3, *SHAPE)).eval()
 
 
-def test_runtime_backbone_pads_and_splits_batches(tmp_path):
-    model = backbone()
-    file = str(tmp_path / 'backbone.onnx')
-    export_onnx(model, SHAPE, file, batch=2)
-    wrapped = RuntimeBackbone(load_runtime(file, 'openvino', 1), (40, 40))
-    x = torch.rand(5, 3, *SHAPE)
+def images(n, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.rand(1, 3, *SHAPE, generator=gen).numpy() for _ in range(n)]
+
+
+def check_outputs(runtime, model):
+    x = images(1, seed=5)[0]
     with torch.no_grad():
-        expected = model(x)
-    got = wrapped(x)
-    assert [tuple(o.shape) for o in got] == [tuple(o.shape) for o in expected]
-    for g, e in zip(got, expected):
-        scale = max(1.0, e.abs().max().item())
-        assert (g - e).abs().max().item() <= 1e-4 * scale
+        expected = model(torch.from_numpy(x)).numpy()
+    (got,) = runtime(x)
+    assert got.shape == expected.shape
+    assert np.isfinite(got).all()
+    return got
 
 
-def test_int8_model_is_written_and_stays_close(tmp_path):
-    pytest.importorskip('nncf')
-    model = backbone()
-    file = str(tmp_path / 'backbone.onnx')
-    export_onnx(model, SHAPE, file)
-    gen = torch.Generator().manual_seed(0)
-    images = [
-        torch.rand(1, 3, *SHAPE, generator=gen).numpy() for _ in range(8)
-    ]
-    output = quantize_openvino(file, images, str(tmp_path / 'int8.xml'))
-    assert (tmp_path / 'int8.bin').is_file()
+@pytest.fixture(scope='module')
+def onnx_file(tmp_path_factory):
+    model = small_model()
+    switch_backbones(model)
+    file = str(tmp_path_factory.mktemp('onnx') / 'model.onnx')
+    return write_onnx(model, SHAPE, file)
+
+
+@pytest.fixture(scope='module')
+def ov_int8(tmp_path_factory):
+    model = small_model()
+    output = str(tmp_path_factory.mktemp('ov') / 'int8.xml')
+    result = export(model, 'openvino', 'int8', SHAPE, output, calib=images(4))
+    return model, result
+
+
+def test_fp32_convs_are_depthwise_first_and_pooled(onnx_file):
+    import onnx
+
+    graph = onnx.load(onnx_file).graph
+    weights = {t.name: t for t in graph.initializer}
+    keep = set(fp32_convs(onnx_file))
+    convs = [n for n in graph.node if n.op_type == 'Conv']
+    for node in convs:
+        depthwise = weights[node.input[1]].dims[1] == 1
+        first = node.input[0] == graph.input[0].name
+        pooled = '/crw/' in node.name or '/spatial_weighting/' in node.name
+        assert (node.name in keep) == (depthwise or first or pooled), node.name
+    # The dense convs of the fusions, transitions and head stay int8.
+    assert 0 < len(keep) < len(convs)
+
+
+def test_calibration_batches_match_the_static_batch():
+    batches = calibration_batches(images(5), 2)
+    assert [b.shape for b in batches] == [(2, 3, *SHAPE)] * 2
+    assert np.array_equal(batches[1][0], images(5)[2][0])
+    with pytest.raises(ValueError, match='at least 4'):
+        calibration_batches(images(3), 4)
+
+
+def test_openvino_int8_is_written_compiled_and_runs_f32_elsewhere(ov_int8):
     import openvino as ov
 
-    ops = {op.get_type_name() for op in ov.Core().read_model(output).get_ops()}
-    assert 'FakeQuantize' in ops
-    int8 = load_runtime(output, 'openvino', 1)
-    x = images[0]
-    with torch.no_grad():
-        expected = [o.numpy() for o in model(torch.from_numpy(x))]
-    got = int8(x)
-    # What quantization costs in accuracy is measured on a trained model
-    # (tools/deploy/quantize.py); here: the same outputs, finite.
-    assert [g.shape for g in got] == [e.shape for e in expected]
-    assert all(np.isfinite(g).all() for g in got)
+    model, result = ov_int8
+    assert result.path.endswith('int8.xml')
+    meta = read_metadata(result.path)
+    assert meta['precision'] == 'int8' and meta['runtime'] == 'openvino'
+    # The ops left unquantized compute in f32 (not bf16 on CPUs that
+    # have it): what was calibrated is what runs.
+    assert meta['runtime_options'] == {'inference_precision': 'f32'}
+    runtime = load_runtime(result.path, threads=1)
+    assert runtime.inference_precision == 'f32'
+    check_outputs(runtime, model)
+    ir = ov.Core().read_model(result.path)
+    ops = list(ir.get_ops())
+    assert any(op.get_type_name() == 'FakeQuantize' for op in ops)
+    # The design: no quantize-dequantize in front of a depthwise conv.
+    for op in ops:
+        if op.get_type_name() == 'GroupConvolution':
+            source = op.input_value(0).get_node().get_type_name()
+            assert source != 'FakeQuantize', op.get_friendly_name()
+    # The dense 1x1 convs run int8 in the compiled model.
+    precisions = {
+        op.get_rt_info()['runtimePrecision'].astype(str)
+        for op in runtime.compiled.get_runtime_model().get_ops()
+        if op.get_rt_info()['layerType'].astype(str) == 'Convolution'
+    }
+    assert precisions & {'u8', 'i8'}
+
+
+def test_openvino_int8_calibration_is_repeatable(ov_int8, tmp_path):
+    model, first = ov_int8
+    again = export(
+        model,
+        'openvino',
+        'int8',
+        SHAPE,
+        str(tmp_path / 'again.xml'),
+        calib=images(4),
+    )
+    x = images(1, seed=7)[0]
+    a = load_runtime(first.path, threads=1)(x)[0]
+    b = load_runtime(again.path, threads=1)(x)[0]
+    assert np.array_equal(a, b)
+
+
+def test_onnxruntime_int8_is_qdq_with_the_design_kept_fp32(tmp_path):
+    import onnx
+
+    model = small_model()
+    output = str(tmp_path / 'int8.onnx')
+    result = export(
+        model, 'onnxruntime', 'int8', SHAPE, output, calib=images(2)
+    )
+    meta = read_metadata(result.path)
+    assert meta['precision'] == 'int8' and meta['runtime'] == 'onnxruntime'
+    graph = onnx.load(result.path).graph
+    produced_by = {o: n for n in graph.node for o in n.output}
+    dequantized = 0
+    for node in graph.node:
+        if node.op_type != 'Conv':
+            continue
+        source = produced_by.get(node.input[1])
+        quantized = source is not None and source.op_type == 'DequantizeLinear'
+        dequantized += quantized
+        # Kept convs keep their float weights.
+        kept = '/crw/' in node.name or '/spatial_weighting/' in node.name
+        if kept:
+            assert not quantized, node.name
+    assert dequantized > 0
+    check_outputs(load_runtime(result.path, threads=1), model)
+
+
+def test_bf16_artifact_names_its_precision_and_the_runtime_uses_it(tmp_path):
+    import openvino as ov
+
+    model = small_model()
+    result = export(model, 'openvino', 'bf16', SHAPE, str(tmp_path / 'b.xml'))
+    meta = read_metadata(result.path)
+    assert meta['precision'] == 'bf16'
+    assert meta['runtime_options'] == {'inference_precision': 'bf16'}
+    runtime = load_runtime(result.path, threads=1)
+    assert runtime.inference_precision == 'bf16'
+    # OpenVINO computes in bf16 where the CPU has it, else in f32.
+    capable = 'BF16' in ov.Core().get_property(
+        'CPU', 'OPTIMIZATION_CAPABILITIES'
+    )
+    got = runtime.compiled.get_property('INFERENCE_PRECISION_HINT')
+    assert str(got) == str(ov.Type.bf16 if capable else ov.Type.f32)
+    check_outputs(runtime, model)
+
+
+def test_int8_without_calibration_images_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='calibration images'):
+        export(
+            small_model(), 'openvino', 'int8', SHAPE, str(tmp_path / 'q.xml')
+        )

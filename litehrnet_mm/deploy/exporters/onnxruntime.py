@@ -1,11 +1,21 @@
-"""ONNX Runtime artifacts: the static ONNX graph."""
+"""ONNX Runtime artifacts: the static ONNX graph (fp32), or its static int8
+quantization in QDQ form (int8: uint8 activations, int8 weights per output
+channel, Lite-HRNet's choice of convs kept in fp32, see
+:mod:`litehrnet_mm.deploy.quantize`)."""
 
 import shutil
 
 from .base import ExportJob, register_exporter
 
 
-@register_exporter('onnxruntime', ('fp32',))
+@register_exporter('onnxruntime', ('fp32', 'int8'))
 def export_onnxruntime(job: ExportJob) -> dict:
-    shutil.copyfile(job.onnx(), job.output)
+    if job.precision == 'int8':
+        from ..quantize import quantize_onnxruntime
+
+        quantize_onnxruntime(
+            job.onnx(), job.calib, job.output, batch=job.batch
+        )
+    else:
+        shutil.copyfile(job.onnx(), job.output)
     return {}
