@@ -1,6 +1,9 @@
 """Lite-HRNet for inference: the deploy form (BN folded, fewer and larger
-ops), its static ONNX export, the runtimes that run it (ONNX Runtime,
-OpenVINO), pictures from an exported model, and int8 quantization."""
+ops), one export for every runtime and precision (``export``: an exporter
+per runtime in ``exporters/``, the metadata beside each artifact in
+``artifact``), the runtimes that run any artifact alike (``runtimes/``),
+pictures from an exported model (``predict``) and int8 calibration
+(``quantize``)."""
 
 from .switch import switch_to_deploy
 

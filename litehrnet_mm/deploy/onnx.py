@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .artifact import plain
 from .switch import switch_to_deploy
 
 
@@ -77,16 +78,36 @@ def export_onnx(
         float or None: The largest absolute difference over all outputs
         when ``check``.
     """
-    import onnx
-
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f'export_onnx: batch={batch!r}; expected an int >= 1')
     model.eval()
     if not switch_backbones(model):
         raise TypeError(
             'export_onnx: the model has no LiteHRNet backbone to switch '
             'to deploy form'
         )
+    write_onnx(model, shape, file, batch, dynamic_batch, opset, seed, metadata)
+    if not check:
+        return None
+    check_batch = 2 if dynamic_batch else batch
+    return check_onnx(model, file, shape, check_batch, seed + 1)
+
+
+def write_onnx(
+    model: nn.Module,
+    shape: Sequence[int],
+    file: str,
+    batch: int = 1,
+    dynamic_batch: bool = False,
+    opset: int = 17,
+    seed: int = 0,
+    metadata: Optional[Dict[str, object]] = None,
+) -> str:
+    """Write ``model`` as it is (no switch, no check) to the ``.onnx`` file
+    ``file``, static unless ``dynamic_batch``; returns ``file``."""
+    import onnx
+
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f'export_onnx: batch={batch!r}; expected an int >= 1')
+    model.eval()
     height, width = int(shape[0]), int(shape[1])
     gen = torch.Generator().manual_seed(seed)
     dummy = torch.rand(batch, 3, height, width, generator=gen)
@@ -112,24 +133,34 @@ def export_onnx(
             do_constant_folding=True,
             dynamo=False,
         )
-    graph = onnx.load(file)
     if metadata is not None:
-        entry = graph.metadata_props.add()
-        entry.key = 'litehrnet_mm'
-        entry.value = json.dumps(metadata)
-        onnx.save(graph, file)
+        embed_onnx_metadata(file, metadata)
+    graph = onnx.load(file)
     onnx.checker.check_model(graph)
     ops = {node.op_type for node in graph.graph.node}
     if 'BatchNormalization' in ops:
         raise RuntimeError('export_onnx: BatchNormalization left in graph')
-    if not check:
-        return None
-    check_batch = 2 if dynamic_batch else batch
-    return check_onnx(model, file, (height, width), check_batch, seed + 1)
+    return file
 
 
-def read_metadata(file: str) -> Dict[str, object]:
-    """The ``litehrnet_mm`` metadata that :func:`export_onnx` stored."""
+def embed_onnx_metadata(file: str, metadata: Dict[str, object]) -> None:
+    """Store ``metadata`` as JSON in the ``.onnx`` file ``file`` (key
+    ``litehrnet_mm``), replacing what it held."""
+    import onnx
+
+    graph = onnx.load(file)
+    for i in reversed(range(len(graph.metadata_props))):
+        if graph.metadata_props[i].key == 'litehrnet_mm':
+            del graph.metadata_props[i]
+    entry = graph.metadata_props.add()
+    entry.key = 'litehrnet_mm'
+    entry.value = json.dumps(plain(metadata))
+    onnx.save(graph, file)
+
+
+def read_onnx_metadata(file: str) -> Dict[str, object]:
+    """The ``litehrnet_mm`` metadata that :func:`write_onnx` stored in
+    ``file``."""
     import onnx
 
     graph = onnx.load(file, load_external_data=False)

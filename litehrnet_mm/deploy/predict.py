@@ -1,90 +1,34 @@
 """Pictures from an exported model, without the training stack.
 
-:func:`deploy_metadata` reads what inference needs from an mmpose or mmseg
-config (the task, the input normalisation, the keypoints and skeleton or
-the classes and palette) and :func:`~litehrnet_mm.deploy.onnx.export_onnx`
-stores it in the ``.onnx`` file. :class:`Predictor` then needs only numpy,
-OpenCV and a runtime: it prepares images, runs the model and draws the
-skeleton (pose: the whole picture is the person's box) or the mask.
+The exporter stored what inference needs beside the model
+(:mod:`litehrnet_mm.deploy.artifact`). A predictor needs only that
+metadata, numpy, OpenCV and a runtime: it prepares images, runs the model
+and draws the result. :class:`PosePredictor` takes the whole picture as the
+person's box and draws the skeleton; :class:`SegPredictor` draws the mask
+and a legend. :func:`make_predictor` picks the one the metadata's task
+names.
 """
 
 import math
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from litehrnet_mm.visualization.seg_panels import colour_labels
+
 from .runtimes import Runtime
 
-__all__ = ['Predictor', 'deploy_metadata', 'list_images', 'read_image']
-
-
-def deploy_metadata(cfg) -> Dict[str, object]:
-    """What inference needs, read from an mmengine ``Config`` of our pose
-    or seg models (dataset meta from the dataset class or its
-    ``metainfo``)."""
-    from mmengine.registry import init_default_scope
-
-    from litehrnet_mm.analysis.models import scope_of
-
-    pre = cfg.model.get('data_preprocessor', {})
-    meta: Dict[str, object] = dict(
-        mean=[float(v) for v in pre.get('mean', [0.0, 0.0, 0.0])],
-        std=[float(v) for v in pre.get('std', [1.0, 1.0, 1.0])],
-        bgr_to_rgb=bool(pre.get('bgr_to_rgb', False)),
-    )
-    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    dataset = loader.get('dataset', {})
-    scope = scope_of(cfg)
-    init_default_scope(scope)
-    if scope == 'mmseg':
-        from mmseg.registry import DATASETS
-
-        info = {}
-        if 'type' in dataset:
-            info.update(DATASETS.get(dataset['type']).METAINFO)
-        info.update(dataset.get('metainfo') or {})
-        if 'classes' not in info:
-            # A config without a dataset: classes by number.
-            num = int(cfg.model.decode_head.num_classes)
-            info['classes'] = [str(i) for i in range(num)]
-        if 'palette' not in info:
-            rng = np.random.default_rng(0)
-            info['palette'] = rng.integers(0, 255, (len(info['classes']), 3))
-        meta.update(
-            task='seg',
-            classes=list(info['classes']),
-            palette=[[int(c) for c in p] for p in info['palette']],
-        )
-        return meta
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    from mmpose.registry import DATASETS
-
-    info = dataset.get('metainfo')
-    if info is None and 'type' in dataset:
-        info = DATASETS.get(dataset['type']).METAINFO
-    if info is None:
-        # A config without a dataset: keypoints by number, no skeleton.
-        num = int(cfg.model.head.out_channels)
-        meta.update(
-            task='pose',
-            keypoints=[str(i) for i in range(num)],
-            skeleton=[],
-            keypoint_colors=[[255, 128, 0]] * num,
-            link_colors=[],
-        )
-        return meta
-    info = parse_pose_metainfo(dict(info))
-    names = info['keypoint_id2name']
-    meta.update(
-        task='pose',
-        keypoints=[names[i] for i in range(info['num_keypoints'])],
-        skeleton=[[int(a), int(b)] for a, b in info['skeleton_links']],
-        keypoint_colors=np.asarray(info['keypoint_colors']).tolist(),
-        link_colors=np.asarray(info['skeleton_link_colors']).tolist(),
-    )
-    return meta
+__all__ = [
+    'PosePredictor',
+    'Predictor',
+    'SegPredictor',
+    'list_images',
+    'load_inputs',
+    'make_predictor',
+    'read_image',
+]
 
 
 def _affine(
@@ -106,21 +50,22 @@ class Predictor:
     """Runs an exported model on images and draws its predictions.
 
     Args:
-        runtime (Runtime): The compiled model (its metadata read from the
-            file by :func:`~litehrnet_mm.deploy.onnx.read_metadata`).
-        meta (dict): That metadata.
+        meta (dict): The artifact's metadata
+            (:func:`~litehrnet_mm.deploy.artifact.read_metadata`).
+        runtime (Runtime, optional): The compiled model; None for a
+            predictor that only prepares inputs (:meth:`prepare`), e.g. for
+            int8 calibration. Its input shape is then ``meta['input_shape']``.
     """
 
-    def __init__(self, runtime: Runtime, meta: Dict[str, object]) -> None:
-        if meta.get('task') not in ('pose', 'seg'):
-            raise ValueError(
-                f'{runtime.file} carries no litehrnet_mm metadata (task '
-                f'{meta.get("task")!r}); export it from a config with '
-                'tools/deploy/export_onnx.py CONFIG CHECKPOINT'
-            )
+    task = ''
+
+    def __init__(
+        self, meta: Dict[str, object], runtime: Optional[Runtime] = None
+    ) -> None:
         self.runtime = runtime
         self.meta = meta
-        batch, _, self.height, self.width = runtime.input_shape
+        shape = runtime.input_shape if runtime else meta['input_shape']
+        batch, _, self.height, self.width = shape
         # A model exported with a free batch axis runs one image at a time.
         self.batch = batch if isinstance(batch, int) else 1
         self.mean = np.asarray(meta['mean'], np.float32)
@@ -132,18 +77,51 @@ class Predictor:
         image = (image.astype(np.float32) - self.mean) / self.std
         return image.transpose(2, 0, 1)
 
-    def _prepare(self, image: np.ndarray):
-        """The network input for one BGR image, and what maps back."""
-        h, w = image.shape[:2]
-        if self.meta['task'] == 'seg':
-            resized = cv2.resize(
-                image,
-                (self.width, self.height),
-                interpolation=cv2.INTER_LINEAR,
+    def prepare(self, image: np.ndarray):
+        """The network input (3, H, W) for one BGR image, and what maps
+        the output back onto it."""
+        raise NotImplementedError
+
+    def decode(self, output: np.ndarray, context, hw: Tuple[int, int]):
+        """One image's result from its output (the first one)."""
+        raise NotImplementedError
+
+    def draw(
+        self, image: np.ndarray, result: dict, threshold: float = 0.3
+    ) -> np.ndarray:
+        """The picture with the result drawn."""
+        raise NotImplementedError
+
+    def __call__(self, images: Sequence[np.ndarray]) -> List[dict]:
+        """Predictions for BGR images (any number; run in batches of the
+        model's batch size)."""
+        results = []
+        for start in range(0, len(images), self.batch):
+            chunk = list(images[start : start + self.batch])
+            prepared = [self.prepare(im) for im in chunk]
+            batch = np.zeros(
+                (self.batch, 3, self.height, self.width), np.float32
             )
-            return self._normalise(resized), None
-        # Pose: the whole picture is the person's box, widened or heightened
-        # to the input's aspect ratio (mmpose's top-down affine).
+            for i, (x, _) in enumerate(prepared):
+                batch[i] = x
+            output = self.runtime(batch)[0]
+            for i, (image, (_, context)) in enumerate(zip(chunk, prepared)):
+                results.append(
+                    self.decode(output[i], context, image.shape[:2])
+                )
+        return results
+
+
+class PosePredictor(Predictor):
+    """Top-down pose with the whole picture as the person's box: results
+    are ``keypoints`` (K, 2) and ``scores`` (K,) in image pixels."""
+
+    task = 'pose'
+
+    def prepare(self, image: np.ndarray):
+        # The picture widened or heightened to the input's aspect ratio
+        # (mmpose's top-down affine).
+        h, w = image.shape[:2]
         aspect = self.width / self.height
         box = np.array([w, h], np.float64)
         if box[0] / box[1] > aspect:
@@ -157,48 +135,7 @@ class Predictor:
         )
         return self._normalise(crop), (center, box)
 
-    def __call__(self, images: Sequence[np.ndarray]) -> List[dict]:
-        """Predictions for BGR images (any number; run in batches of the
-        model's batch size): ``keypoints`` (K, 2) and ``scores`` (K,) in
-        image pixels for pose, ``mask`` (H, W) class ids for seg."""
-        results = []
-        for start in range(0, len(images), self.batch):
-            chunk = list(images[start : start + self.batch])
-            prepared = [self._prepare(im) for im in chunk]
-            batch = np.zeros(
-                (self.batch, 3, self.height, self.width), np.float32
-            )
-            for i, (x, _) in enumerate(prepared):
-                batch[i] = x
-            output = self.runtime(batch)[0]
-            for i, (image, (_, box)) in enumerate(zip(chunk, prepared)):
-                results.append(
-                    self._decode_seg(output[i], image.shape[:2])
-                    if box is None
-                    else self._decode_pose(output[i], box)
-                )
-        return results
-
-    def _decode_seg(self, logits: np.ndarray, hw: Tuple[int, int]) -> dict:
-        # Logits are at 1/4 of the input: upsample them, as mmseg does,
-        # before taking the class, then back to the picture's size.
-        up = np.stack(
-            [
-                cv2.resize(
-                    c,
-                    (self.width, self.height),
-                    interpolation=cv2.INTER_LINEAR,
-                )
-                for c in logits
-            ]
-        )
-        mask = up.argmax(0).astype(np.uint8)
-        mask = cv2.resize(
-            mask, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST
-        )
-        return dict(mask=mask)
-
-    def _decode_pose(self, heatmaps: np.ndarray, box) -> dict:
+    def decode(self, heatmaps: np.ndarray, box, hw) -> dict:
         """Argmax of each heatmap, a quarter pixel towards the higher
         neighbour (the classic refinement), mapped back to the picture."""
         center, size = box
@@ -232,11 +169,9 @@ class Predictor:
     def draw(
         self, image: np.ndarray, result: dict, threshold: float = 0.3
     ) -> np.ndarray:
-        """The picture with the skeleton (keypoints scoring at least
-        ``threshold``) or the mask and a legend of its classes drawn."""
+        """The picture with the skeleton of the keypoints scoring at least
+        ``threshold``."""
         canvas = image.copy()
-        if 'mask' in result:
-            return self._draw_mask(canvas, result['mask'])
         thickness = max(1, round(math.hypot(*image.shape[:2]) / 300))
         kpts, scores = result['keypoints'], result['scores']
         colors = self.meta['link_colors']
@@ -264,10 +199,48 @@ class Predictor:
                 )
         return canvas
 
-    def _draw_mask(self, canvas: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        palette = np.asarray(self.meta['palette'], np.uint8)[:, ::-1]
-        colored = palette[np.minimum(mask, len(palette) - 1)]
-        canvas = cv2.addWeighted(canvas, 0.5, colored, 0.5, 0)
+
+class SegPredictor(Predictor):
+    """Semantic segmentation of the whole picture: results are ``mask``
+    (H, W) class ids at the picture's size."""
+
+    task = 'seg'
+
+    def prepare(self, image: np.ndarray):
+        resized = cv2.resize(
+            image, (self.width, self.height), interpolation=cv2.INTER_LINEAR
+        )
+        return self._normalise(resized), None
+
+    def decode(self, logits: np.ndarray, context, hw) -> dict:
+        # Logits are at 1/4 of the input: upsample them, as mmseg does,
+        # before taking the class, then back to the picture's size.
+        up = np.stack(
+            [
+                cv2.resize(
+                    c,
+                    (self.width, self.height),
+                    interpolation=cv2.INTER_LINEAR,
+                )
+                for c in logits
+            ]
+        )
+        mask = up.argmax(0).astype(np.uint8)
+        mask = cv2.resize(
+            mask, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST
+        )
+        return dict(mask=mask)
+
+    def draw(
+        self, image: np.ndarray, result: dict, threshold: float = 0.3
+    ) -> np.ndarray:
+        """The picture with the mask blended over it and a legend of the
+        classes it holds (``threshold`` is unused)."""
+        mask = result['mask']
+        palette = self.meta['palette']
+        canvas = cv2.addWeighted(
+            image, 0.5, colour_labels(mask, palette), 0.5, 0
+        )
         present = [int(c) for c in np.unique(mask) if c < len(palette)]
         scale = max(0.4, canvas.shape[0] / 1000)
         row = int(26 * scale) + 4
@@ -277,7 +250,7 @@ class Predictor:
                 canvas,
                 (8, y),
                 (8 + row - 4, y + row - 4),
-                tuple(int(v) for v in palette[c]),
+                tuple(int(v) for v in palette[c][::-1]),
                 -1,
             )
             cv2.putText(
@@ -291,6 +264,36 @@ class Predictor:
                 cv2.LINE_AA,
             )
         return canvas
+
+
+_PREDICTORS = {p.task: p for p in (PosePredictor, SegPredictor)}
+
+
+def make_predictor(
+    meta: Dict[str, object], runtime: Optional[Runtime] = None
+) -> Predictor:
+    """The predictor for the task the metadata names."""
+    task = meta.get('task')
+    if task not in _PREDICTORS:
+        where = runtime.file if runtime else 'the artifact'
+        raise ValueError(
+            f'{where} carries no litehrnet_mm metadata (task {task!r}); '
+            'export it from a config with tools/deploy/export.py CONFIG '
+            'CHECKPOINT'
+        )
+    return _PREDICTORS[task](meta, runtime)
+
+
+def load_inputs(
+    folder: str, meta: Dict[str, object], count: int
+) -> List[np.ndarray]:
+    """Up to ``count`` images of ``folder`` as the exported model sees
+    them, each (1, 3, H, W) float32 (e.g. int8 calibration data)."""
+    predictor = make_predictor(meta)
+    return [
+        predictor.prepare(read_image(f))[0][None]
+        for f in list_images(folder)[:count]
+    ]
 
 
 def list_images(path: str) -> List[str]:

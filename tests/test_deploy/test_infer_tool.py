@@ -38,11 +38,13 @@ def pictures(tmp_path, count=3):
 def test_pose_export_then_infer_draws_the_skeleton(tmp_path, capsys, runtime):
     pytest.importorskip('mmpose')
     pytest.importorskip(runtime)
-    model = tmp_path / 'pose.onnx'
-    tool('export_onnx').main(
+    model = tmp_path / ('pose.xml' if runtime == 'openvino' else 'pose.onnx')
+    tool('export').main(
         [
             str(REPO / POSE),
             'none',
+            '--runtime',
+            runtime,
             '--shape',
             '128',
             '96',
@@ -54,19 +56,12 @@ def test_pose_export_then_infer_draws_the_skeleton(tmp_path, capsys, runtime):
     )
     folder = pictures(tmp_path)
     out = tmp_path / 'vis'
+    # The artifact names its runtime.
     tool('infer').main(
-        [
-            str(model),
-            str(folder),
-            '--out-dir',
-            str(out),
-            '--runtime',
-            runtime,
-            '--kpt-thr',
-            '0',
-        ]
+        [str(model), str(folder), '--out-dir', str(out), '--kpt-thr', '0']
     )
     printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[1] == str(model)  # export.py prints the path last
     assert printed[-1].startswith(f'3 images with {runtime}: ')
     for i in range(3):
         drawn = cv2.imread(str(out / f'{i}.png'))
@@ -78,10 +73,12 @@ def test_pose_export_then_infer_draws_the_skeleton(tmp_path, capsys, runtime):
 def test_seg_export_then_infer_draws_the_mask(tmp_path, capsys):
     pytest.importorskip('mmseg')
     model = tmp_path / 'seg.onnx'
-    tool('export_onnx').main(
+    tool('export').main(
         [
             str(REPO / SEG),
             'none',
+            '--runtime',
+            'onnxruntime',
             '--shape',
             '64',
             '128',
@@ -114,11 +111,12 @@ def test_bad_inputs_get_one_clear_error(tmp_path):
 
 def test_a_model_without_metadata_is_refused(tmp_path):
     from litehrnet_mm.analysis.models import build_preset
-    from litehrnet_mm.deploy.onnx import export_onnx, read_metadata
-    from litehrnet_mm.deploy.predict import Predictor
+    from litehrnet_mm.deploy.artifact import read_metadata
+    from litehrnet_mm.deploy.onnx import export_onnx
+    from litehrnet_mm.deploy.predict import make_predictor
     from litehrnet_mm.deploy.runtimes import load_runtime
 
     file = str(tmp_path / 'bare.onnx')
     export_onnx(build_preset('18'), (64, 48), file, check=False)
     with pytest.raises(ValueError, match='carries no litehrnet_mm metadata'):
-        Predictor(load_runtime(file), read_metadata(file))
+        make_predictor(read_metadata(file), load_runtime(file))

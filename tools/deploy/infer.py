@@ -1,13 +1,12 @@
-"""Run an exported Lite-HRNet model on an image or a folder of images, with
-ONNX Runtime or OpenVINO, and write each picture with the skeleton or the
-mask drawn.
+"""Run an exported Lite-HRNet model on an image or a folder of images and
+write each picture with the skeleton or the mask drawn.
 
-    python tools/deploy/infer.py MODEL.onnx IMAGE_OR_FOLDER \\
-        [--out-dir vis] [--runtime onnxruntime|openvino] [--threads N] \\
-        [--kpt-thr 0.3]
+    python tools/deploy/infer.py ARTIFACT IMAGE_OR_FOLDER [--out-dir vis] \\
+        [--runtime NAME] [--threads N] [--kpt-thr 0.3]
 
-MODEL.onnx comes from ``tools/deploy/export_onnx.py CONFIG CHECKPOINT``
-(it carries the task and what pre- and post-processing need). Pose: the
+ARTIFACT is any file ``tools/deploy/export.py`` wrote (its metadata says
+the task, what pre- and post-processing need, and the runtime and
+precision it was made for; ``--runtime`` overrides the runtime). Pose: the
 whole picture is the person's box (crop people first for crowds). Prints
 one line per picture and, last, images per second (preparing, running
 and decoding; and end to end with reading, drawing and writing).
@@ -19,23 +18,29 @@ import time
 
 import cv2
 
-from litehrnet_mm.deploy.onnx import read_metadata
-from litehrnet_mm.deploy.predict import Predictor, list_images, read_image
+from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.deploy.predict import (
+    list_images,
+    make_predictor,
+    read_image,
+)
 from litehrnet_mm.deploy.runtimes import RUNTIMES, load_runtime
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('model', help='an .onnx file from export_onnx.py')
+    parser.add_argument('model', help='an artifact of tools/deploy/export.py')
     parser.add_argument('input', help='an image or a folder of images')
     parser.add_argument('--out-dir', default='vis')
-    parser.add_argument('--runtime', choices=RUNTIMES, default='onnxruntime')
+    parser.add_argument(
+        '--runtime', choices=sorted(RUNTIMES), help="default: the artifact's"
+    )
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--kpt-thr', type=float, default=0.3)
     args = parser.parse_args(argv)
     files = list_images(args.input)
     runtime = load_runtime(args.model, args.runtime, threads=args.threads)
-    predictor = Predictor(runtime, read_metadata(args.model))
+    predictor = make_predictor(read_metadata(args.model), runtime)
     os.makedirs(args.out_dir, exist_ok=True)
     start = time.perf_counter()
     model_seconds = 0.0
@@ -51,7 +56,7 @@ def main(argv=None):
             print(f'{file} -> {out}')
     total = time.perf_counter() - start
     print(
-        f'{len(files)} images with {args.runtime}: '
+        f'{len(files)} images with {runtime.name}: '
         f'{len(files) / model_seconds:.1f} images/s (prepare, run, decode), '
         f'{len(files) / total:.1f} images/s (end to end)'
     )

@@ -1,0 +1,72 @@
+"""What an exported model carries: its metadata, in a file beside it.
+
+Every artifact ``FILE`` that ``tools/deploy/export.py`` writes gets
+``FILE.json``: what inference needs (task, normalisation, keypoints and
+skeleton or classes and palette), the runtime and precision it was made
+for, the options that runtime must be given to run it as intended
+(``runtime_options``), its input shape and how close it came to PyTorch.
+A sidecar serves every runtime alike (ncnn's and OpenVINO's files have no
+place for it); ONNX files also hold it inside, so a lone ``.onnx`` file
+keeps it.
+"""
+
+import json
+import os
+from typing import Dict
+
+import numpy as np
+
+__all__ = ['metadata_file', 'plain', 'read_metadata', 'write_metadata']
+
+
+def metadata_file(file: str) -> str:
+    """Where the metadata of the artifact ``file`` lives."""
+    return file + '.json'
+
+
+def plain(value):
+    """``value`` with numpy scalars and arrays turned into Python ones."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_metadata(file: str, meta: Dict[str, object]) -> str:
+    """Write ``meta`` beside ``file``; returns the metadata file."""
+    path = metadata_file(file)
+    with open(path, 'w') as f:
+        json.dump(plain(meta), f, indent=1)
+    return path
+
+
+def read_metadata(file: str) -> Dict[str, object]:
+    """The metadata of the artifact ``file``: its sidecar, else (an
+    ``.onnx`` file) what the file holds inside, else ``{}``."""
+    path = metadata_file(file)
+    if os.path.isfile(path):
+        try:
+            with open(path) as f:
+                meta = json.load(f)
+        except ValueError as e:
+            raise ValueError(
+                f'{path}: not readable as JSON ({e}); expected the '
+                'metadata that tools/deploy/export.py writes beside '
+                f'{os.path.basename(file)}'
+            ) from None
+        if not isinstance(meta, dict):
+            raise ValueError(
+                f'{path}: holds a {type(meta).__name__}; expected a JSON '
+                'object (the metadata tools/deploy/export.py writes)'
+            )
+        return meta
+    if file.lower().endswith('.onnx'):
+        from .onnx import read_onnx_metadata
+
+        return read_onnx_metadata(file)
+    return {}

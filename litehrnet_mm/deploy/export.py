@@ -1,0 +1,189 @@
+"""One export for every runtime and precision, checked before it is kept.
+
+:func:`export` switches the model's Lite-HRNet backbones to their deploy
+form, has the runtime's exporter (:mod:`litehrnet_mm.deploy.exporters`)
+write the artifact in a scratch folder, loads it with the runtime that
+will run it and compares its outputs with PyTorch's on one input, and only
+then moves it into place with its metadata beside it
+(:mod:`litehrnet_mm.deploy.artifact`). ``tools/deploy/export.py`` is its
+command line.
+"""
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .artifact import write_metadata
+from .exporters import EXPORTERS, PRECISIONS, ExportJob
+from .onnx import (
+    embed_onnx_metadata,
+    flatten_outputs,
+    max_abs_diff,
+    switch_backbones,
+)
+from .runtimes import RUNTIMES
+
+__all__ = ['ExportResult', 'check_pair', 'export', 'pairs']
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export` wrote and how close it came to PyTorch."""
+
+    path: str
+    max_abs_diff: float
+    #: The largest absolute output of PyTorch on the check input.
+    output_scale: float
+    metadata: Dict[str, object]
+
+    @property
+    def relative_diff(self) -> float:
+        """``max_abs_diff`` relative to the output scale (at least 1)."""
+        return self.max_abs_diff / max(1.0, self.output_scale)
+
+
+def pairs() -> str:
+    """Every runtime and its precisions, for messages."""
+    return '; '.join(
+        f'{runtime}: {", ".join(precisions)}'
+        for runtime, precisions in sorted(PRECISIONS.items())
+    )
+
+
+def check_pair(runtime: str, precision: str) -> None:
+    """One clear error for a runtime or a precision that does not exist."""
+    if runtime not in PRECISIONS:
+        raise ValueError(
+            f'export: runtime={runtime!r}; expected one of '
+            f'{", ".join(sorted(PRECISIONS))} ({pairs()})'
+        )
+    if precision not in PRECISIONS[runtime]:
+        raise ValueError(
+            f'export: {runtime} has no precision {precision!r}; expected '
+            f'one of {", ".join(PRECISIONS[runtime])} ({pairs()})'
+        )
+
+
+def _check_input(
+    shape: Sequence[int],
+    batch: int,
+    calib: Optional[List[np.ndarray]],
+    seed: int,
+) -> np.ndarray:
+    """Calibration images when there are enough (the distribution the
+    model is run on), else seeded uniform noise."""
+    if calib and len(calib) >= batch:
+        return np.concatenate(calib[:batch]).astype(np.float32)
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, 3, *shape, generator=gen).numpy()
+
+
+def export(
+    model: nn.Module,
+    runtime: str,
+    precision: str,
+    shape: Sequence[int],
+    output: str,
+    batch: int = 1,
+    calib: Optional[List[np.ndarray]] = None,
+    metadata: Optional[Dict[str, object]] = None,
+    dynamic_batch: bool = False,
+    atol: Optional[float] = None,
+    seed: int = 1,
+) -> ExportResult:
+    """Export ``model`` for ``runtime`` at ``precision``.
+
+    Args:
+        model (nn.Module): ``image -> output(s)``; its Lite-HRNet
+            backbones are switched to deploy form in place.
+        runtime (str): A runtime of :data:`PRECISIONS`.
+        precision (str): One of that runtime's precisions.
+        shape (Sequence[int]): ``(H, W)`` of the input.
+        output (str): The artifact's path (its main file; runtimes that
+            write several put the others beside it).
+        batch (int): The static batch size. Defaults to 1.
+        calib (list[np.ndarray], optional): int8 calibration images as the
+            model sees them, each (1, 3, H, W) float32. Required for int8.
+        metadata (dict, optional): What inference needs (task,
+            normalisation, ...), stored with the artifact.
+        dynamic_batch (bool): Leave the batch axis free, where the runtime
+            can.
+        atol (float, optional): Keep the artifact only if its largest
+            difference from PyTorch, relative to the output scale (at
+            least 1), is at most this; None keeps it whatever it is.
+        seed (int): The seed of the check input when there are no
+            calibration images.
+
+    Returns:
+        ExportResult: The path and the difference from PyTorch.
+    """
+    check_pair(runtime, precision)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f'export: batch={batch!r}; expected an int >= 1')
+    if precision == 'int8' and not calib:
+        raise ValueError(
+            'export: int8 needs calibration images (calib=[(1, 3, H, W) '
+            'arrays]; tools/deploy/export.py reads the training split or '
+            '--calib-dir)'
+        )
+    shape = (int(shape[0]), int(shape[1]))
+    model.eval()
+    if not switch_backbones(model):
+        raise TypeError(
+            'export: the model has no LiteHRNet backbone to switch to '
+            'deploy form'
+        )
+    x = _check_input(shape, batch, calib, seed)
+    with torch.no_grad():
+        outputs = flatten_outputs(model(torch.from_numpy(x)))
+    expected = [o.numpy() for o in outputs]
+    folder = os.path.dirname(os.path.abspath(output))
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work_dir:
+        staged = os.path.join(work_dir, 'out')
+        os.makedirs(staged)
+        job = ExportJob(
+            model=model,
+            shape=shape,
+            batch=batch,
+            precision=precision,
+            output=os.path.join(staged, os.path.basename(output)),
+            work_dir=work_dir,
+            calib=calib,
+            dynamic_batch=dynamic_batch,
+        )
+        options = EXPORTERS[runtime](job) or {}
+        compiled = RUNTIMES[runtime](job.output, None, **options)
+        diff = max_abs_diff(compiled(x), expected)
+        del compiled
+        scale = float(max(np.abs(e).max() for e in expected))
+        if atol is not None and diff / max(1.0, scale) > atol:
+            raise RuntimeError(
+                f'export: {runtime} at {precision} differs from PyTorch by '
+                f'{diff:.3e} (output scale {scale:.3g}); expected at most '
+                f'{atol:g} relative to the scale. Nothing was written.'
+            )
+        meta = dict(metadata or {})
+        meta.update(
+            runtime=runtime,
+            precision=precision,
+            runtime_options=options,
+            input_shape=['batch' if dynamic_batch else batch, 3, *shape],
+            outputs=[list(e.shape[1:]) for e in expected],
+            max_abs_diff=diff,
+            output_scale=scale,
+            check_input='calibration images' if calib else 'uniform noise',
+        )
+        if job.output.lower().endswith('.onnx'):
+            embed_onnx_metadata(job.output, meta)
+        for name in os.listdir(staged):
+            shutil.move(os.path.join(staged, name), os.path.join(folder, name))
+    path = os.path.join(folder, os.path.basename(output))
+    write_metadata(path, meta)
+    return ExportResult(path, diff, meta['output_scale'], meta)

@@ -1,0 +1,140 @@
+"""One export for every runtime and precision (litehrnet_mm.deploy.export
+and tools/deploy/export.py): checked before it is kept, metadata beside
+it, one clear error for a pair that does not exist."""
+
+import importlib.util
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from litehrnet_mm.analysis.models import build_preset
+from litehrnet_mm.analysis.weights import random_weights_
+from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.deploy.export import check_pair, export
+from litehrnet_mm.deploy.exporters import PRECISIONS
+from litehrnet_mm.deploy.runtimes import load_runtime
+from tests.conftest import REPO
+
+SHAPE = (64, 48)
+
+
+def small_model():
+    """Lite-HRNet-18 with its 1x1 head, random weights, heatmap-scale
+    outputs (float32 rounding grows with the outputs)."""
+    model = random_weights_(build_preset('18'), (2, 3, *SHAPE))
+    with torch.no_grad():
+        peak = model(torch.rand(1, 3, *SHAPE)).abs().max()
+        model.final_layer.weight.div_(peak)
+        model.final_layer.bias.div_(peak)
+    return model
+
+
+def tool():
+    path = REPO / 'tools' / 'deploy' / 'export.py'
+    spec = importlib.util.spec_from_file_location('export', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_runtime_exports_fp32():
+    for runtime, precisions in PRECISIONS.items():
+        assert 'fp32' in precisions, runtime
+
+
+@pytest.mark.parametrize(
+    'runtime, name', [('onnxruntime', 'm.onnx'), ('openvino', 'm.xml')]
+)
+def test_fp32_artifact_is_checked_and_carries_its_metadata(
+    tmp_path, runtime, name
+):
+    model = small_model()
+    x = torch.rand(2, 3, *SHAPE)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    output = str(tmp_path / 'out' / name)
+    result = export(
+        model, runtime, 'fp32', SHAPE, output, batch=2,
+        metadata={'task': 'pose'}, atol=1e-4,
+    )  # fmt: skip
+    assert result.path == output
+    assert result.relative_diff <= 1e-4
+    meta = read_metadata(output)
+    assert meta['task'] == 'pose'
+    assert meta['runtime'] == runtime and meta['precision'] == 'fp32'
+    assert meta['input_shape'] == [2, 3, *SHAPE]
+    assert meta['outputs'] == [[17, 16, 12]]
+    assert meta['max_abs_diff'] == result.max_abs_diff
+    # load_runtime takes the runtime and its options from the metadata.
+    compiled = load_runtime(output)
+    assert compiled.name == runtime
+    if runtime == 'openvino':
+        assert compiled.inference_precision == 'f32'
+    (got,) = compiled(x.numpy())
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_an_artifact_that_fails_its_check_is_not_written(tmp_path):
+    output = tmp_path / 'm.onnx'
+    with pytest.raises(RuntimeError, match='Nothing was written'):
+        export(small_model(), 'onnxruntime', 'fp32', SHAPE, str(output),
+               atol=-1.0)  # fmt: skip
+    assert not list(tmp_path.iterdir())
+
+
+def test_pairs_that_do_not_exist_get_one_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="runtime='tensorrt'; expected one"):
+        check_pair('tensorrt', 'fp32')
+    with pytest.raises(ValueError, match="no precision 'int4'; expected"):
+        check_pair('openvino', 'int4')
+    with pytest.raises(ValueError, match='batch=0'):
+        export(small_model(), 'onnxruntime', 'fp32', SHAPE,
+               str(tmp_path / 'm.onnx'), batch=0)  # fmt: skip
+
+
+def test_tool_refuses_a_pair_before_building_anything(capsys):
+    with pytest.raises(SystemExit) as e:
+        tool().main(
+            ['no-such-config.py', 'none', '--runtime', 'onnxruntime']
+            + ['--precision', 'int4', '--output', 'x.onnx']
+        )
+    assert e.value.code == 2
+    assert "no precision 'int4'" in capsys.readouterr().err
+
+
+SEG_CONFIG = """
+default_scope = 'mmseg'
+model = dict(
+    type='EncoderDecoder',
+    backbone=dict(type='litehrnet_mm.LiteHRNet', arch='18',
+                  out_indices=(0, 1, 2, 3)),
+    decode_head=dict(
+        type='FCNHead', in_channels=[40, 40, 80, 160], in_index=(0, 1, 2, 3),
+        channels=320, input_transform='resize_concat', kernel_size=1,
+        num_convs=1, concat_input=False, dropout_ratio=-1, num_classes=19,
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False)),
+    test_cfg=dict(mode='whole'))
+"""
+
+
+def test_tool_exports_a_seg_config_and_prints_the_path_last(tmp_path, capsys):
+    pytest.importorskip('mmseg')
+    config = tmp_path / 'seg.py'
+    config.write_text(textwrap.dedent(SEG_CONFIG))
+    output = tmp_path / 'seg.onnx'
+    tool().main(
+        [str(config), 'none', '--runtime', 'onnxruntime', '--shape', '64']
+        + ['128', '--output', str(output)]
+    )
+    printed = capsys.readouterr().out.splitlines()
+    assert 'max abs diff' in printed[-2] and '(ok' in printed[-2]
+    assert printed[-1] == str(output)
+    meta = read_metadata(str(output))
+    assert meta['task'] == 'seg' and len(meta['classes']) == 19
+    x = np.random.rand(1, 3, 64, 128).astype(np.float32)
+    (got,) = load_runtime(str(output))(x)
+    assert got.shape == (1, 19, 16, 32)
