@@ -10,10 +10,8 @@ the job's images (:mod:`.ncnn_int8`).
 
 import os
 import subprocess
-import warnings
 
-import torch
-
+from ..onnx import write_onnx
 from ..runtimes.ncnn import NcnnRuntime, ncnn_files
 from .base import ExportJob, register_exporter
 from .ncnn_int8 import calibration_ranges, quantize_ncnn
@@ -56,22 +54,6 @@ def _options(job: ExportJob, param: str, **more) -> dict:
     return dict(precision=job.precision, files=files, **more)
 
 
-def one_image_onnx(model, shape, file: str) -> None:
-    """The static ONNX graph of ``model`` (already in deploy form) for one
-    image."""
-    x = torch.rand(1, 3, *shape)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        torch.onnx.export(
-            model,
-            (x,),
-            file,
-            opset_version=17,
-            dynamo=False,
-            input_names=['input'],
-        )
-
-
 def pnnx_convert(job: ExportJob, param: str, fp16: bool) -> None:
     """pnnx on the job's ONNX graph, writing ``param`` and its ``.bin``."""
     weights = ncnn_files(param)[1]
@@ -81,7 +63,7 @@ def pnnx_convert(job: ExportJob, param: str, fp16: bool) -> None:
         # ncnn has no batch axis (its runtime runs a batch image by image):
         # pnnx gets the graph of one image.
         onnx_file = os.path.join(job.work_dir, 'batch1.onnx')
-        one_image_onnx(job.model, job.shape, onnx_file)
+        write_onnx(job.model, job.shape, onnx_file, batch=1)
     work = f'{job.work_dir}/pnnx'
     command = [
         pnnx_executable(),
