@@ -74,3 +74,18 @@ def exported(folder, runtime, precision, batch=1):
 def pytorch(model, x: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         return model(torch.from_numpy(x)).numpy()
+
+
+def assert_runs_like_pytorch(result, model, batch: int) -> None:
+    """``load_runtime`` on the artifact of ``result`` takes a static batch
+    of ``batch`` and gives PyTorch's heatmaps within 1e-4 of the output
+    scale, on images other than the export's check."""
+    from litehrnet_mm.deploy.runtimes import load_runtime
+
+    runtime = load_runtime(result.path, threads=1)
+    assert runtime.input_shape == (batch, 3, *SHAPE)
+    x = images(batch, seed=7)
+    (got,) = runtime(x)
+    expected = pytorch(model, x)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 1e-4 * result.output_scale

@@ -8,7 +8,11 @@ import pytest
 
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
-from tests.test_deploy.phone import exported, images, pytorch
+from tests.test_deploy.phone import (
+    assert_runs_like_pytorch,
+    exported,
+    images,
+)
 
 #: What XNNPACK has no kernel for: nearest upsampling (the cross-resolution
 #: weights and the fusion's upsampled terms), and the layout copies that
@@ -35,13 +39,7 @@ def test_fp32_matches_pytorch_with_only_upsampling_outside_xnnpack(fp32):
     # Splits became slices and no add carries alpha: all else is XNNPACK's.
     assert set(options['not_delegated']) <= PORTABLE
     assert options['xnnpack_partitions'] >= 1
-    runtime = load_runtime(result.path, threads=1)
-    assert runtime.input_shape == (2, 3, 64, 48)
-    x = images(2, seed=7)
-    (got,) = runtime(x)
-    assert np.abs(got - pytorch(model, x)).max() <= (
-        1e-4 * result.output_scale
-    )
+    assert_runs_like_pytorch(result, model, batch=2)
 
 
 @pytest.mark.slow

@@ -9,7 +9,11 @@ import pytest
 
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
-from tests.test_deploy.phone import exported, images, pytorch
+from tests.test_deploy.phone import (
+    assert_runs_like_pytorch,
+    exported,
+    images,
+)
 
 
 def no_tensorflow_ops(ops):
@@ -28,13 +32,7 @@ def test_fp32_matches_pytorch_with_builtin_ops_only(fp32):
     meta = read_metadata(result.path)
     assert meta['runtime'] == 'litert' and meta['precision'] == 'fp32'
     assert no_tensorflow_ops(meta['runtime_options']['ops'])
-    runtime = load_runtime(result.path, threads=1)
-    assert runtime.input_shape == (1, 3, 64, 48)
-    x = images(1, seed=7)
-    (got,) = runtime(x)
-    assert np.abs(got - pytorch(model, x)).max() <= (
-        1e-4 * result.output_scale
-    )
+    assert_runs_like_pytorch(result, model, batch=1)
 
 
 @pytest.mark.slow

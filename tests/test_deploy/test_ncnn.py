@@ -9,7 +9,11 @@ import pytest
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
 from litehrnet_mm.errors import LiteHRNetError
-from tests.test_deploy.phone import exported, images, pytorch
+from tests.test_deploy.phone import (
+    assert_runs_like_pytorch,
+    exported,
+    images,
+)
 
 
 def test_fp32_matches_pytorch_and_runs_a_batch(tmp_path):
@@ -22,12 +26,9 @@ def test_fp32_matches_pytorch_and_runs_a_batch(tmp_path):
     meta = read_metadata(param)
     assert meta['runtime'] == 'ncnn' and meta['precision'] == 'fp32'
     # ncnn has no batch axis: a batch runs image by image.
-    runtime = load_runtime(param, threads=1)
-    x = images(3)
-    (got,) = runtime(x)
-    expected = pytorch(model, x)
-    assert got.shape == expected.shape == (3, 5, 16, 12)
-    assert np.abs(got - expected).max() <= 1e-4 * result.output_scale
+    assert_runs_like_pytorch(result, model, batch=2)
+    (got,) = load_runtime(param, threads=1)(images(3))
+    assert got.shape == (3, 5, 16, 12)
 
 
 def test_fp16_halves_the_weights(tmp_path):

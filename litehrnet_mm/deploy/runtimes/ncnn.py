@@ -16,6 +16,7 @@ import numpy as np
 
 from litehrnet_mm.errors import LiteHRNetError
 
+from ..artifact import read_metadata
 from .base import Runtime, register_runtime
 
 
@@ -90,6 +91,19 @@ class NcnnRuntime(Runtime):
         self.net = net
         self._input = net.input_names()[0]
         self._outputs = ncnn_output_names(param)
+
+    @property
+    def input_shape(self) -> tuple:
+        """The static shape the artifact was exported for (its metadata):
+        ncnn's graph has none, and runs any batch image by image."""
+        shape = read_metadata(self.file).get('input_shape')
+        if not shape:
+            raise LiteHRNetError(
+                f'ncnn: {self.file} has no input_shape in its metadata '
+                f'({self.file}.json); expected a model written by '
+                'tools/deploy/export.py'
+            )
+        return tuple(shape)
 
     def extract(self, image: np.ndarray, blobs: List[str]) -> List[np.ndarray]:
         """The blobs named ``blobs`` for one (3, H, W) image, in the order
