@@ -8,6 +8,13 @@ PYTHON := $(VENV)/bin/python
 install:
 	@bash tools/install_env.sh
 
+# The ExecuTorch and LiteRT converters, and ExecuTorch's runtime: about
+# 1.3 GB and 2-3 minutes, in .venv-converters beside .venv (they need numpy
+# 2; requirements/converters.txt says why).
+.PHONY: install-converters
+install-converters: install
+	@bash tools/install_env.sh --converters
+
 # Two pytest workers, one compute thread each (the mim subprocesses inherit
 # it): more threads than cores slows the end-to-end runs many times over.
 test: install

@@ -17,8 +17,9 @@ PYTHON=${PYTHON:-python3}
 CONSTRAINTS=$ROOT/requirements/constraints.txt
 CACHE=${LITEHRNET_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/litehrnet_mm}
 STAMP=$VENV/.litehrnet_mm-installed
-STEPS=7
+STEPS=8
 START=$(date +%s)
+CONVERTERS=${CONVERTERS_VENV:-$ROOT/.venv-converters}
 
 step() { printf '\n[install %s/%s, %ss] %s\n' "$1" "$STEPS" "$(( $(date +%s) - START ))" "$2"; }
 
@@ -26,6 +27,26 @@ fingerprint() {
     cat "$CONSTRAINTS" "$ROOT"/requirements/*.txt "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" \
         | sha256sum | cut -d' ' -f1
 }
+
+# `tools/install_env.sh --converters` (`make install-converters`): the
+# ExecuTorch and LiteRT converters, in a venv of their own beside .venv
+# (requirements/converters.txt says why). It sees .venv's packages through a
+# .pth line placed after its own, so torch is not installed twice, and pip
+# there never changes .venv (it leaves what lies outside its environment).
+if [[ ${1:-} == --converters ]]; then
+    [[ -x $VENV/bin/python ]] || { echo "[install] $VENV missing: run make install first" >&2; exit 1; }
+    echo "[install] converters venv at $CONVERTERS (numpy 2, executorch, litert-torch; about 2 GB)"
+    [[ -x $CONVERTERS/bin/python ]] || "$VENV/bin/python" -m venv "$CONVERTERS"
+    "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+        > "$("$CONVERTERS/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/_litehrnet_mm_base.pth"
+    # The stack's pins, less numpy's and opencv's (numpy 2 here).
+    grep -v -E '^(numpy|opencv)' "$CONSTRAINTS" > "$CONVERTERS/constraints.txt"
+    "$CONVERTERS/bin/python" -m pip install -q --progress-bar off -c "$CONVERTERS/constraints.txt" \
+        -r "$ROOT/requirements/converters.txt"
+    "$CONVERTERS/bin/python" -c 'import torch, executorch.exir, litert_torch; print("converters OK: torch", torch.__version__)'
+    echo "[install] converters done in $(( $(date +%s) - START ))s"
+    exit 0
+fi
 
 if [[ -f $STAMP && $(cat "$STAMP") == "$(fingerprint)" ]] \
         && "$VENV/bin/python" -c 'import mmcv.ops, mmpose.models, mmseg.models, litehrnet_mm' 2>/dev/null; then
@@ -84,10 +105,14 @@ fi
 step 5 "mmpose, mmdet, mmsegmentation, openmim (without their broken dependency trees)"
 "${PIP[@]}" -q --no-deps mmpose mmdet mmsegmentation openmim
 
-step 6 "test and lint tools"
+step 6 "phone runtimes: ncnn and pnnx, LiteRT (their heavy converters: make install-converters)"
+"${PIP[@]}" -q -r "$ROOT/requirements/phone.txt"
+"${PIP[@]}" -q --no-deps -r "$ROOT/requirements/phone-nodeps.txt"
+
+step 7 "test and lint tools"
 "${PIP[@]}" -q -r "$ROOT/requirements/tests.txt"
 
-step 7 "litehrnet_mm (editable)"
+step 8 "litehrnet_mm (editable)"
 "${PIP[@]}" -q --no-deps --no-build-isolation -e "$ROOT"
 "$VENV/bin/python" -c 'import mmcv.ops, mmpose.models, mmseg.models, litehrnet_mm; print("imports OK: mmcv.ops, mmpose.models, mmseg.models, litehrnet_mm")'
 

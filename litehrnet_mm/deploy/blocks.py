@@ -153,7 +153,7 @@ class DeployFusion(nn.Module):
         if not halving:
             for j in range(i + 1, n):
                 up = resize(self.layers[i][j](x[j]), sizes[i])
-                base, alpha = torch.add(up, base, alpha=alpha), 1
+                base, alpha = _add_scaled(up, base, alpha), 1
             return base if alpha == 1 else alpha * base
         acc = None
         for j in range(n - 1, i, -1):
@@ -161,7 +161,7 @@ class DeployFusion(nn.Module):
             acc = term if acc is None else term + resize(acc, sizes[j])
         if acc is None:
             return base if alpha == 1 else alpha * base
-        return torch.add(resize(acc, sizes[i]), base, alpha=alpha)
+        return _add_scaled(resize(acc, sizes[i]), base, alpha)
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         n = self.num_branches
@@ -177,6 +177,14 @@ class DeployFusion(nn.Module):
             out.append(self._up_terms(i, x, y))
         # In place: every sum is a fresh tensor, read by nothing else.
         return [None if y is None else F.relu(y, inplace=True) for y in out]
+
+
+def _add_scaled(a: torch.Tensor, b: torch.Tensor, alpha) -> torch.Tensor:
+    """``a + alpha * b``, spelled without ``torch.add(..., alpha=)``:
+    LiteRT's converter fails on ``alpha`` and XNNPACK (ExecuTorch) leaves
+    such an add to the portable kernels. ONNX export already wrote it as
+    this Mul and Add, and doubling is exact: the values do not change."""
+    return a + b if alpha == 1 else a + b * alpha
 
 
 class DeployLiteHRModule(nn.Module):

@@ -12,7 +12,13 @@ import os
 from typing import Optional
 
 from ..artifact import read_metadata
-from . import onnxruntime, openvino  # noqa: F401  (they register)
+from . import (  # noqa: F401  (they register)
+    executorch,
+    litert,
+    ncnn,
+    onnxruntime,
+    openvino,
+)
 from .base import RUNTIMES, Runtime, register_runtime
 from .onnxruntime import OrtRuntime
 from .openvino import OpenVINORuntime

@@ -1,0 +1,206 @@
+"""Runs in the converters venv (see :mod:`.converter_venv`): lowers a saved
+``torch.export`` program to ExecuTorch (XNNPACK) or LiteRT, in fp32 or a
+reduced precision, and writes a JSON report.
+
+``python convert_in_venv.py REQUEST.json``; the request names ``runtime``,
+``precision``, ``program`` (.pt2), ``images`` (.npy of calibration images,
+for int8), ``output`` and ``report``. Imports only torch, numpy and the
+converters: litehrnet_mm, mmpose and mmseg are not importable here.
+"""
+
+import collections
+import json
+import sys
+
+import numpy as np
+import torch
+
+
+def _calibrated(module, example, images, quantizer):
+    """PT2E: ``module`` prepared for ``quantizer``, run on ``images`` in
+    batches of the program's static size, converted to its quantized
+    form."""
+    from torchao.quantization.pt2e.quantize_pt2e import (
+        convert_pt2e,
+        prepare_pt2e,
+    )
+
+    batch = example.shape[0]
+    if len(images) < batch:
+        raise ValueError(
+            f'int8 calibration: {len(images)} images for a batch of {batch}'
+        )
+    prepared = prepare_pt2e(module, quantizer)
+    with torch.no_grad():
+        for start in range(0, len(images) - batch + 1, batch):
+            prepared(torch.from_numpy(images[start : start + batch]))
+    return convert_pt2e(prepared)
+
+
+def _slices_for_splits(program):
+    """``split_with_sizes`` as one ``slice`` per piece: XNNPACK delegates
+    slices and has no split (each split cut the graph into two more
+    partitions). The same values."""
+    aten = torch.ops.aten
+
+    def split_with_sizes(x, sizes, dim=0):
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(aten.slice.Tensor(x, dim, start, start + size))
+            start += size
+        return pieces
+
+    return program.run_decompositions(
+        {aten.split_with_sizes.default: split_with_sizes}
+    )
+
+
+def executorch(request, program, example, images):
+    """XNNPACK-delegated ``.pte``; int8 is PT2E static quantization
+    (per-channel weights, per-tensor activations) calibrated on ``images``.
+    Reports the partitions and every op left to the portable kernels."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import (
+        XnnpackPartitioner,
+    )
+    from executorch.exir import to_edge_transform_and_lower
+
+    program = _slices_for_splits(program)
+    if request['precision'] == 'int8':
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer,
+            get_symmetric_quantization_config,
+        )
+
+        quantizer = XNNPACKQuantizer()
+        quantizer.set_global(
+            get_symmetric_quantization_config(is_per_channel=True)
+        )
+        module = _calibrated(program.module(), example, images, quantizer)
+        program = torch.export.export(module, (example,))
+    edge = to_edge_transform_and_lower(
+        program, partitioner=[XnnpackPartitioner()]
+    )
+    left = collections.Counter()
+    partitions = 0
+    for node in edge.exported_program().graph.nodes:
+        if node.op != 'call_function':
+            continue
+        name = getattr(node.target, '__name__', str(node.target))
+        if 'executorch_call_delegate' in name:
+            partitions += 1
+        elif name != 'getitem':
+            left[name] += 1
+    with open(request['output'], 'wb') as f:
+        f.write(edge.to_executorch().buffer)
+    return {
+        'xnnpack_partitions': partitions,
+        'not_delegated': dict(sorted(left.items())),
+    }
+
+
+def litert(request, program, example, images):
+    """A ``.tflite`` flatbuffer from litert-torch (builtin ops only, no
+    TensorFlow); fp16 stores the weights in float16 and int8 is
+    ai-edge-quantizer's static int8 (int8 weights and activations, int8
+    input and outputs with their scales in the model), calibrated on
+    ``images``. Reports the ops of the graph."""
+    import litert_torch
+
+    litert_torch.convert(program.module(), (example,)).export(
+        request['output']
+    )
+    if request['precision'] == 'fp16':
+        _float16_weights(request['output'])
+    elif request['precision'] == 'int8':
+        _static_int8(request['output'], example, images)
+    return {'ops': _tflite_ops(request['output'])}
+
+
+def _static_int8(file, example, images):
+    """Rewrite ``file`` quantized to int8, calibrated on ``images`` in
+    batches of the model's static size."""
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import quantizer, recipe
+
+    signatures = Interpreter(model_path=file).get_signature_list()
+    key = next(iter(signatures))
+    name = signatures[key]['inputs'][0]
+    batch = example.shape[0]
+    samples = [
+        {name: images[i : i + batch]}
+        for i in range(0, len(images) - batch + 1, batch)
+    ]
+    if not samples:
+        raise ValueError(
+            f'int8 calibration: {len(images)} images for a batch of {batch}'
+        )
+    q = quantizer.Quantizer(file, recipe.static_wi8_ai8())
+    q.quantize(q.calibrate({key: samples})).export_model(file, overwrite=True)
+
+
+def _float16_weights(file):
+    """Rewrite ``file`` with its float weights stored as float16
+    (ai-edge-quantizer's float casting; XNNPACK computes in fp32 on CPUs
+    without fp16 arithmetic, so this halves the file, not the time)."""
+    from ai_edge_quantizer import qtyping, quantizer
+
+    q = quantizer.Quantizer(file)
+    q.update_quantization_recipe(
+        regex='.*',
+        operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+        algorithm_key='float_casting',
+        op_config=qtyping.OpQuantizationConfig(
+            weight_tensor_config=qtyping.TensorQuantizationConfig(
+                num_bits=16, dtype=qtyping.TensorDataType.FLOAT
+            ),
+            compute_precision=qtyping.ComputePrecision.FLOAT,
+            explicit_dequantize=True,
+        ),
+    )
+    q.quantize().export_model(file, overwrite=True)
+
+
+def _tflite_ops(file):
+    """``op name -> count`` of the model's main graph."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    with open(file, 'rb') as f:
+        model = schema.ModelT.InitFromPackedBuf(f.read(), 0)
+    names = {
+        v: k for k, v in vars(schema.BuiltinOperator).items() if k.isupper()
+    }
+    ops = collections.Counter()
+    for op in model.subgraphs[0].operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        name = names.get(builtin, str(builtin))
+        if name == 'CUSTOM':
+            name = f'CUSTOM:{code.customCode.decode()}'
+        ops[name] += 1
+    return dict(sorted(ops.items()))
+
+
+CONVERTERS = {'executorch': executorch, 'litert': litert}
+
+
+def main(path):
+    with open(path) as f:
+        request = json.load(f)
+    program = torch.export.load(request['program'])
+    example = next(
+        n.meta['val']
+        for n in program.graph.nodes
+        if n.op == 'placeholder'
+        and n.name in program.graph_signature.user_inputs
+    )
+    example = torch.rand(tuple(example.shape))
+    images = (
+        np.load(request['images']) if request.get('images') else np.zeros(0)
+    )
+    report = CONVERTERS[request['runtime']](request, program, example, images)
+    with open(request['report'], 'w') as f:
+        json.dump(report, f)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])

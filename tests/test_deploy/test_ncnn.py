@@ -1,0 +1,66 @@
+"""ncnn through pnnx: the one export function writes the .param/.bin pair,
+checked against PyTorch, and load_runtime runs it."""
+
+import os
+
+import numpy as np
+import pytest
+
+from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.deploy.runtimes import load_runtime
+from litehrnet_mm.errors import LiteHRNetError
+from tests.test_deploy.phone import (
+    assert_runs_like_pytorch,
+    exported,
+    images,
+)
+
+
+def test_fp32_matches_pytorch_and_runs_a_batch(tmp_path):
+    # A static batch of 2: pnnx gets the graph of one image.
+    result, model = exported(tmp_path, 'ncnn', 'fp32', batch=2)
+    assert result.max_abs_diff <= 1e-4 * result.output_scale
+    param = result.path
+    weights = param[: -len('.param')] + '.bin'
+    assert os.path.isfile(weights)
+    meta = read_metadata(param)
+    assert meta['runtime'] == 'ncnn' and meta['precision'] == 'fp32'
+    # ncnn has no batch axis: a batch runs image by image.
+    assert_runs_like_pytorch(result, model, batch=2)
+    (got,) = load_runtime(param, threads=1)(images(3))
+    assert got.shape == (3, 5, 16, 12)
+
+
+def test_fp16_halves_the_weights(tmp_path):
+    fp32, _ = exported(tmp_path, 'ncnn', 'fp32')
+    fp16, model = exported(tmp_path, 'ncnn', 'fp16')
+    size = {
+        r.path: os.path.getsize(r.path[: -len('.param')] + '.bin')
+        for r in (fp32, fp16)
+    }
+    assert size[fp16.path] < 0.6 * size[fp32.path]
+    runtime = load_runtime(fp16.path, threads=1)
+    assert runtime.precision == 'fp16'
+    (got,) = runtime(images(1))
+    assert got.dtype == np.float32 and got.shape == (1, 5, 16, 12)
+
+
+def test_int8_quantizes_every_conv(tmp_path):
+    result, model = exported(tmp_path, 'ncnn', 'int8')
+    with open(result.path) as f:
+        layers = [ln.split() for ln in f.read().split('\n')[2:] if ln]
+    convs = [
+        ly for ly in layers if ly[0] in ('Convolution', 'ConvolutionDepthWise')
+    ]
+    assert convs and all('8=1' in ly for ly in convs)
+    assert result.metadata['runtime_options']['quantized'] == {
+        t: sum(ly[0] == t for ly in convs)
+        for t in ('Convolution', 'ConvolutionDepthWise')
+    }
+    (got,) = load_runtime(result.path, threads=1)(images(1))
+    assert got.shape == (1, 5, 16, 12) and np.isfinite(got).all()
+
+
+def test_a_file_that_is_not_a_param_is_refused(tmp_path):
+    with pytest.raises(LiteHRNetError, match=r'\.param'):
+        load_runtime(str(tmp_path / 'model.bin'), 'ncnn')
