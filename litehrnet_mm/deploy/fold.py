@@ -1,5 +1,6 @@
 """Folding BatchNorm into the convolution before it."""
 
+import copy
 from typing import List, Optional, Tuple
 
 import torch
@@ -161,3 +162,66 @@ def block_diagonal(parts: List[nn.Sequential]) -> nn.Sequential:
     return (
         nn.Sequential(merged) if act is None else nn.Sequential(merged, act())
     )
+
+
+def fold_transposed_conv_bn(
+    conv: nn.ConvTranspose2d, bn: _BatchNorm
+) -> nn.ConvTranspose2d:
+    """A transposed conv with a bias that computes ``bn(conv(x))`` with
+    the running statistics of ``bn`` (eval mode)."""
+    if conv.groups != 1:
+        raise ValueError(
+            'fold_transposed_conv_bn: groups > 1 is not supported; '
+            f'got groups={conv.groups}'
+        )
+    if not isinstance(bn, _BatchNorm) or not bn.track_running_stats:
+        raise TypeError(
+            f'fold_transposed_conv_bn: cannot fold {bn!r}; expected a '
+            'BatchNorm layer with running statistics'
+        )
+    weight = conv.weight.detach()
+    bias = (
+        conv.bias.detach()
+        if conv.bias is not None
+        else weight.new_zeros(conv.out_channels)
+    )
+    gain = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.affine:
+        gain = gain * bn.weight.detach()
+    bias = (bias - bn.running_mean) * gain
+    if bn.affine:
+        bias = bias + bn.bias.detach()
+    folded = copy.deepcopy(conv)
+    if folded.bias is None:
+        folded.bias = nn.Parameter(bias.clone())
+    with torch.no_grad():
+        # (in, out, kh, kw): the output channels are the second axis.
+        folded.weight.copy_(weight * gain.reshape(1, -1, 1, 1))
+        folded.bias.copy_(bias)
+    return folded
+
+
+def fold_norms_(model: nn.Module) -> int:
+    """Fold, in place, every BatchNorm that directly follows a conv or a
+    transposed conv inside an ``nn.Sequential`` of ``model`` (e.g. the
+    deconv layers of a heatmap head, which the ONNX exporter leaves
+    unfolded) into that conv, the BatchNorm becoming an ``nn.Identity``;
+    returns how many were folded. For inference only (eval mode)."""
+    count = 0
+    for seq in list(model.modules()):
+        if not isinstance(seq, nn.Sequential):
+            continue
+        names = list(seq._modules)
+        for first, second in zip(names, names[1:]):
+            conv, bn = seq._modules[first], seq._modules[second]
+            if not isinstance(bn, _BatchNorm) or not bn.track_running_stats:
+                continue
+            if isinstance(conv, nn.ConvTranspose2d) and conv.groups == 1:
+                seq._modules[first] = fold_transposed_conv_bn(conv, bn)
+            elif isinstance(conv, nn.Conv2d):
+                seq._modules[first] = fold_conv_bn(conv, bn)
+            else:
+                continue
+            seq._modules[second] = nn.Identity()
+            count += 1
+    return count

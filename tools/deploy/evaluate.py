@@ -40,13 +40,13 @@ def table(metrics, key, bound, precisions):
     for name, m in metrics.items():
         meta = read_metadata(name) if name != 'PyTorch' else {}
         precision = precisions.get(name, 'fp32')
-        loss = base - m[key]
+        change = m[key] - base
         ships = ''
         if precision != 'fp32':
-            ships = 'yes' if loss <= bound else 'no'
+            ships = 'yes' if -change <= bound else 'no'
         lines.append(
             f'| {os.path.basename(name)} | {meta.get("runtime", "PyTorch")} '
-            f'| {precision} | {m[key]:.4f} | {-loss:+.4f} | {ships} |'
+            f'| {precision} | {m[key]:.4f} | {change:+.4f} | {ships} |'
         )
     return lines
 
