@@ -20,6 +20,7 @@ def _run(python, env, *args):
     )
 
 
+@pytest.mark.slow  # a child interpreter each
 @pytest.mark.parametrize('case', ['missing', 'empty', 'malformed'])
 def test_bad_data_folder_is_named(case, tmp_path, python, subprocess_env):
     data = tmp_path / 'data'
@@ -64,6 +65,7 @@ def test_demo_config_matches_the_generator():
     assert config.stem.endswith('-{}x{}'.format(*cfg.crop_size))
 
 
+@pytest.mark.slow
 def test_demo_pictures_show_image_truth_and_prediction(tmp_path):
     """The demo's drawing step on an initialised (untrained) model: one
     picture per held-out image, panels scaled up from 64x64."""
