@@ -39,8 +39,16 @@ PRESETS = ('18', '30', 'naive-18', 'wider-naive-18')
 
 def pytest_configure(config):
     # Not in pyproject's addopts: `--dist` without `-n` is an error there.
+    # The controller schedules by group; each worker tags its tests' groups
+    # (xdist decides that from the worker's own arguments, before this).
     if getattr(config.option, 'dist', 'no') == 'load':
         config.option.dist = 'loadgroup'
+    chosen = any(
+        a == '-d' or a.startswith('--dist')
+        for a in config.invocation_params.args
+    )
+    if os.environ.get('PYTEST_XDIST_WORKER') and not chosen:
+        config.option.loadgroup = True
 
 
 @pytest.fixture
