@@ -3,7 +3,7 @@
 VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: install test demo lint format clean
+.PHONY: install test test-fast demo lint format clean
 
 install:
 	@bash tools/install_env.sh
@@ -17,8 +17,13 @@ install-converters: install
 
 # Two pytest workers, one compute thread each (the mim subprocesses inherit
 # it): more threads than cores slows the end-to-end runs many times over.
+# `make test` runs everything; `make test-fast` only the unit tests (the
+# tests marked slow run mim, train, export or start interpreters).
 test: install
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTHON) -m pytest -n 2 tests
+
+test-fast: install
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTHON) -m pytest -n 2 -m "not slow" tests
 
 # The pose and segmentation demos each train a Lite-HRNet-18 on data they
 # generate, evaluate it and draw pictures under work_dirs/demo/.

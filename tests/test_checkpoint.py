@@ -112,14 +112,6 @@ def test_fresh_process_fails_without_and_loads_with_import(
     assert out.split('\n')[:2] == ['refused without', 'loaded with 2']
 
 
-def test_resume_and_load_from(runner_checkpoint, tmp_path):
-    work_dir = runner_checkpoint.parent
-    runner = run(work_dir, max_iters=3, resume=True)
-    assert runner.iter == 3
-    runner = run(tmp_path, max_iters=1, load_from=str(runner_checkpoint))
-    assert runner.iter == 1
-
-
 def test_checkpoint_with_code_is_refused(tmp_path):
     marker = tmp_path / 'pwned'
 

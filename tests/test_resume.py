@@ -4,19 +4,19 @@
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import REPO
+from litehrnet_mm.utils.mim import start_mim
+from tests.conftest import POSE_DEMO
 
 pytest.importorskip('mmpose')
-MIM = Path(sys.executable).with_name('mim')
-DEMO_CONFIG = REPO / 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
+pytest.importorskip('mim')
+
+pytestmark = pytest.mark.slow
 MAX_EPOCHS = 3
 
 
@@ -29,7 +29,7 @@ def tiny_config(tmp_path):
         str(data), num_train=8, num_val=2, image_size=(96, 96)
     )
     config = tmp_path / 'tiny.py'
-    config.write_text(f"""_base_ = [{str(DEMO_CONFIG)!r}]
+    config.write_text(f"""_base_ = [{str(POSE_DEMO)!r}]
 data_root = {str(data) + '/'!r}
 train_cfg = dict(max_epochs={MAX_EPOCHS}, val_interval={MAX_EPOCHS + 1})
 param_scheduler = []
@@ -46,33 +46,19 @@ test_evaluator = val_evaluator
     return config
 
 
-def mim_train(config, work, env, *extra, **popen):
-    return subprocess.Popen(
-        [
-            str(MIM),
-            'train',
-            'mmpose',
-            str(config),
-            '--gpus',
-            '0',
-            '--work-dir',
-            str(work),
-            *extra,
-            '-y',
-        ],
+def mim_train(config, work, *extra, **popen):
+    return start_mim(
+        ['train', 'mmpose', config, '--gpus', '0', '--work-dir', work]
+        + list(extra),
         cwd=config.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
         **popen,
     )
 
 
-def test_killed_run_resumes_and_loses_nothing(tiny_config, subprocess_env):
+def test_killed_run_resumes_and_loses_nothing(tiny_config):
     work = tiny_config.parent / 'work'
     # A session of its own, so SIGKILL reaches mim and the train.py it runs.
-    run = mim_train(tiny_config, work, subprocess_env, start_new_session=True)
+    run = mim_train(tiny_config, work, start_new_session=True)
     first = work / 'epoch_1.pth'
     deadline = time.time() + 300
     while not (work / 'last_checkpoint').exists():
@@ -87,7 +73,7 @@ def test_killed_run_resumes_and_loses_nothing(tiny_config, subprocess_env):
     pointed = Path((work / 'last_checkpoint').read_text().strip())
     resumed_from = torch.load(pointed, map_location='cpu')['meta']
 
-    resumed = mim_train(tiny_config, work, subprocess_env, '--resume')
+    resumed = mim_train(tiny_config, work, '--resume')
     log, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, log[-3000:]
     assert re.search(

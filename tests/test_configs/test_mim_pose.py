@@ -1,7 +1,9 @@
-"""``mim train``, ``mim test`` and ``--resume`` on a tiny generated dataset,
-then MMPoseInferencer with the checkpoint that ``mim train`` wrote."""
+"""Pose end to end: ``mim train`` of a user's config (the session's one
+pose run), ``mim test`` of its checkpoint in the deploy form, and
+MMPoseInferencer with that checkpoint, in this process and in a fresh
+one. (Resume: tests/test_resume.py; the published release:
+test_user_config_release.py.)"""
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,160 +13,61 @@ import numpy as np
 import pytest
 import torch
 
-from ..conftest import REPO, SHARED_DATA, run_mim
+from litehrnet_mm.utils.mim import (
+    child_env,
+    read_scalars,
+    read_test_metrics,
+    run_mim,
+)
+from tests.conftest import REPO, SHARED_DATA
 
 pytest.importorskip('mmpose')
-MIM = Path(sys.executable).with_name('mim')
-if not MIM.exists():
-    pytest.skip('openmim is not installed', allow_module_level=True)
+pytest.importorskip('mim')
 
-from mmengine.config import Config  # noqa: E402
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('pose_run')]
 
-from litehrnet_mm.data.synthetic_pose import generate_pose_dataset  # noqa
-
-DEMO_CONFIG = REPO / 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
 COCO_CONFIG = (
     REPO / 'configs/pose/coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
 )
 
 
-@pytest.fixture(scope='module')
-def tiny_run(tmp_path_factory):
-    """Two epochs of ``mim train`` on 6 generated images."""
-    import os
-
-    root = tmp_path_factory.mktemp('mim_pose')
-    generate_pose_dataset(
-        str(root / 'data'), num_train=6, num_val=3, image_size=(128, 128)
-    )
-    config = root / 'tiny.py'
-    config.write_text(
-        f"""_base_ = [{str(DEMO_CONFIG)!r}]
-data_root = {str(root / 'data') + '/'!r}
-train_cfg = dict(max_epochs=2, val_interval=1)
-default_hooks = dict(
-    logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=3))
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root))
-val_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = val_evaluator
-"""
-    )
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        [str(REPO)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep)]
-    )
-    work = root / 'work'
-    log = run_mim(
-        [
-            'train',
-            'mmpose',
-            str(config),
-            '--gpus',
-            '0',
-            '--work-dir',
-            str(work),
-        ],
-        env,
-        root,
-    )
-    return dict(root=root, config=config, work=work, env=env, log=log)
+def _val_metrics(work: Path) -> dict:
+    """The COCO metrics of the training run's validation at its end."""
+    (val,) = [line for line in read_scalars(work) if 'coco/AP' in line]
+    return {k: v for k, v in val.items() if k.startswith('coco/')}
 
 
-def _epoch_checkpoint(work: Path, epoch: int) -> dict:
-    return torch.load(str(work / f'epoch_{epoch}.pth'), map_location='cpu')
-
-
-def test_mim_train_writes_checkpoints_and_validates(tiny_run):
-    log = tiny_run['log']
-    assert 'Epoch(train) [2]' in log
-    assert re.search(r'Epoch\(val\) \[2\].*coco/AP: [0-9.]+', log)
-    ckpt = _epoch_checkpoint(tiny_run['work'], 2)
-    assert ckpt['meta']['epoch'] == 2
+def test_mim_train_writes_checkpoints_and_validates(pose_run):
+    assert 'Epoch(train) [1]' in pose_run['log']
+    assert 0.0 <= _val_metrics(pose_run['work'])['coco/AP'] <= 1.0
+    ckpt = torch.load(pose_run['checkpoint'], map_location='cpu')
+    assert ckpt['meta']['epoch'] == 1
     assert any(k.startswith('backbone.stage2') for k in ckpt['state_dict'])
+    # The config has no custom_imports: its type name imported us.
+    assert 'custom_imports' not in pose_run['config'].read_text()
 
 
-def mim_test(tiny_run, name, *options):
-    """``mim test`` of the tiny run's last checkpoint: the log and the
-    COCO metrics it printed."""
+def test_mim_test_of_the_deploy_form_gives_the_eager_metrics(pose_run):
+    """``mim test --cfg-options model.backbone.deploy=True``: the
+    checkpoint in the deploy form, the metrics the eager model had in the
+    training run's validation (the same weights, data and evaluator)."""
+    test_dir = pose_run['root'] / 'test_deploy'
     log = run_mim(
-        [
-            'test',
-            'mmpose',
-            str(tiny_run['config']),
-            '--checkpoint',
-            str(tiny_run['work'] / 'epoch_2.pth'),
-            '--gpus',
-            '0',
-            '--work-dir',
-            str(tiny_run['root'] / name),
-            *options,
-        ],
-        tiny_run['env'],
-        tiny_run['root'],
+        ['test', 'mmpose', pose_run['config']]
+        + ['--checkpoint', pose_run['checkpoint']]
+        + ['--gpus', '0', '--work-dir', test_dir]
+        + ['--cfg-options', 'model.backbone.deploy=True'],
+        cwd=pose_run['root'],
     )
-    found = re.findall(r'(coco/[A-Za-z.0-9()]+): ([0-9.]+)', log)
-    return log, {k: float(v) for k, v in found}
-
-
-def test_mim_test_evaluates_the_checkpoint(tiny_run):
-    _, metrics = mim_test(tiny_run, 'test')
-    assert 0.0 <= metrics['coco/AP'] <= 1.0
-
-
-def test_mim_test_runs_the_deploy_form_from_the_command_line(tiny_run):
-    """``--cfg-options model.backbone.deploy=True``: the same checkpoint,
-    the deploy form, the same metrics."""
-    eager_log, eager = mim_test(tiny_run, 'test_eager')
-    deploy_log, deployed = mim_test(
-        tiny_run, 'test_deploy', '--cfg-options', 'model.backbone.deploy=True'
+    assert 'switched to the deploy form' in log
+    assert 'switched to the deploy form' not in pose_run['log']
+    eager = _val_metrics(pose_run['work'])
+    deployed = read_test_metrics(test_dir)
+    assert eager and {k for k in deployed if k.startswith('coco/')} == set(
+        eager
     )
-    assert 'switched to the deploy form' in deploy_log
-    assert 'switched to the deploy form' not in eager_log
-    assert eager and deployed.keys() == eager.keys()
     for key, value in eager.items():
         assert abs(deployed[key] - value) <= 1e-3, key
-
-
-def test_mim_train_resume_continues_from_the_last_epoch(tiny_run):
-    work = tiny_run['work']
-    iters_per_epoch = _epoch_checkpoint(work, 1)['meta']['iter']
-    before = _epoch_checkpoint(work, 2)
-    log = run_mim(
-        [
-            'train',
-            'mmpose',
-            str(tiny_run['config']),
-            '--gpus',
-            '0',
-            '--work-dir',
-            str(work),
-            '--resume',
-            '--cfg-options',
-            'train_cfg.max_epochs=3',
-        ],
-        tiny_run['env'],
-        tiny_run['root'],
-    )
-    assert 'resumed epoch: 2' in log.replace('Resumed', 'resumed')
-    assert 'Epoch(train) [3]' in log
-    assert 'Epoch(train) [1]' not in log and 'Epoch(train) [2]' not in log
-    after = _epoch_checkpoint(work, 3)
-    assert after['meta']['epoch'] == 3
-    assert after['meta']['iter'] == 3 * iters_per_epoch
-    # The optimizer went on from its saved state (Adam's step counts).
-    steps_before = [
-        float(s['step']) for s in before['optimizer']['state'].values()
-    ]
-    steps_after = [
-        float(s['step']) for s in after['optimizer']['state'].values()
-    ]
-    assert steps_after == [s + iters_per_epoch for s in steps_before]
 
 
 def _infer(config, checkpoint, photo, out_dir):
@@ -185,53 +88,56 @@ def _infer(config, checkpoint, photo, out_dir):
     return np.asarray(prediction['keypoints']), cv2.imread(str(picture))
 
 
-def _photo(tiny_run) -> Path:
+def _photo(tmp_path) -> Path:
     photo = SHARED_DATA / 'coco-sample' / '000000000785.jpg'
     if not photo.exists():  # a fresh clone without the shared samples
-        photo = tiny_run['root'] / 'data/images/val/val_000001.png'
+        rng = np.random.default_rng(0)
+        photo = tmp_path / 'photo.png'
+        cv2.imwrite(str(photo), rng.integers(0, 255, (240, 180, 3), 'uint8'))
     return photo
 
 
-def test_inferencer_reads_the_mim_checkpoint(tiny_run, tmp_path):
-    photo = _photo(tiny_run)
+def test_inferencer_reads_the_mim_checkpoint(pose_run, tmp_path):
+    photo = _photo(tmp_path)
     keypoints, picture = _infer(
-        tiny_run['config'], tiny_run['work'] / 'epoch_2.pth', photo, tmp_path
+        pose_run['config'], pose_run['checkpoint'], photo, tmp_path / 'vis'
     )
     assert keypoints.shape == (17, 2)
     assert picture.shape == cv2.imread(str(photo)).shape
 
 
-def test_inferencer_in_a_fresh_process(tiny_run, tmp_path):
+def test_inferencer_in_a_fresh_process(pose_run, tmp_path):
     """The inferencer loads the checkpoint before it builds the model; the
     config's custom_imports makes litehrnet_mm's checkpoint allowlist active
     by then, with nothing imported by hand."""
     code = f"""
-import sys
 from mmpose.apis import MMPoseInferencer
 inferencer = MMPoseInferencer(
-    pose2d={str(tiny_run['config'])!r},
-    pose2d_weights={str(tiny_run['work'] / 'epoch_2.pth')!r},
+    pose2d={str(pose_run['with_imports'])!r},
+    pose2d_weights={str(pose_run['checkpoint'])!r},
     det_model='whole_image', device='cpu')
-result = next(inferencer({str(_photo(tiny_run))!r},
-                         vis_out_dir={str(tmp_path)!r}))
+result = next(inferencer({str(_photo(tmp_path))!r},
+                         vis_out_dir={str(tmp_path / 'vis')!r}))
 print('keypoints', len(result['predictions'][0][0]['keypoints']))
 """
     proc = subprocess.run(
         [sys.executable, '-c', code],
-        env=tiny_run['env'],
-        cwd=tiny_run['root'],
+        cwd=pose_run['root'],
+        env=child_env(),
         capture_output=True,
         text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'keypoints 17' in proc.stdout
-    assert len(list(tmp_path.iterdir())) == 1
+    assert len(list((tmp_path / 'vis').iterdir())) == 1
 
 
-def test_inferencer_draws_the_skeleton(tiny_run, tmp_path):
+@pytest.mark.xdist_group('inferencer')
+def test_inferencer_draws_the_skeleton(tmp_path):
     """With weights that put keypoints across the picture (a model trained
-    for two epochs piles them in a corner), every keypoint inside the
+    for an epoch piles them in a corner), every keypoint inside the
     picture is drawn."""
+    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import save_checkpoint
     from mmpose.registry import MODELS
@@ -243,7 +149,7 @@ def test_inferencer_draws_the_skeleton(tiny_run, tmp_path):
     model = random_weights_(MODELS.build(cfg.model), seed=0)
     checkpoint = tmp_path / 'random.pth'
     save_checkpoint(dict(state_dict=model.state_dict()), str(checkpoint))
-    photo = _photo(tiny_run)
+    photo = _photo(tmp_path)
     keypoints, picture = _infer(
         COCO_CONFIG, checkpoint, photo, tmp_path / 'vis'
     )

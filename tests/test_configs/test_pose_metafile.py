@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 load_model_index = pytest.importorskip('modelindex.load_model_index').load
 

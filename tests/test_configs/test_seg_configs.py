@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ..conftest import REPO, SHARED_DATA
+from tests.conftest import REPO, SHARED_DATA
 
 pytest.importorskip('mmseg')
 

@@ -1,9 +1,9 @@
-"""A user's own config, without ``custom_imports``: ``mim train``, then
-``tools/misc/publish_model.py``, then ``MMPoseInferencer`` /
-``MMSegInferencer`` in a fresh process. The inferencers load the checkpoint
-before the config's ``litehrnet_mm.LiteHRNet`` imports the package; the
-published file needs nothing of it. A few iterations on tiny generated
-data."""
+"""A user's own config, without ``custom_imports``: ``mim train`` (the
+session's pose and seg runs), then ``tools/misc/publish_model.py``, then
+``MMPoseInferencer`` / ``MMSegInferencer`` in a fresh process. The
+inferencers load the checkpoint before the config's
+``litehrnet_mm.LiteHRNet`` imports the package; the published file needs
+nothing of it."""
 
 import subprocess
 import sys
@@ -11,26 +11,14 @@ import textwrap
 
 import pytest
 
-from ..conftest import REPO, run_mim
+from litehrnet_mm.utils.mim import child_env
+from tests.conftest import REPO
 
 pytest.importorskip('mim')
 
-from mmengine.config import Config  # noqa: E402
+pytestmark = pytest.mark.slow
 
-DEMO = REPO / 'configs' / 'demo'
 TOOL = REPO / 'tools' / 'misc' / 'publish_model.py'
-
-
-def user_config(base, path, **overrides):
-    """Our demo config flattened into one file of the user's, without
-    ``custom_imports`` (the backbone still named litehrnet_mm.LiteHRNet)."""
-    cfg = Config.fromfile(str(base))
-    cfg.pop('custom_imports')
-    cfg.merge_from_dict(overrides)
-    cfg.dump(str(path))
-    assert 'custom_imports' not in path.read_text()
-    assert "'litehrnet_mm.LiteHRNet'" in path.read_text()
-    return path
 
 
 def publish(checkpoint, out, env):
@@ -79,38 +67,12 @@ def run_fresh(body, raw, env, cwd):
     ]
 
 
-def test_pose_user_config_train_publish_infer(tmp_path, subprocess_env):
+@pytest.mark.xdist_group('pose_run')
+def test_pose_user_config_train_publish_infer(pose_run, tmp_path):
     pytest.importorskip('mmpose')
-    from litehrnet_mm.data.synthetic_pose import generate_pose_dataset
-
-    data = tmp_path / 'data'
-    generate_pose_dataset(
-        str(data), num_train=4, num_val=1, image_size=(128, 128)
-    )
-    loader = dict(num_workers=0, persistent_workers=False)
-    config = user_config(
-        DEMO / 'td-hm_litehrnet-18_synthetic-128x96.py',
-        tmp_path / 'my_pose.py',
-        train_cfg=dict(max_epochs=1, val_interval=2),
-        train_dataloader=dict(
-            batch_size=2, dataset=dict(data_root=f'{data}/'), **loader
-        ),
-        val_dataloader=dict(dataset=dict(data_root=f'{data}/'), **loader),
-        test_dataloader=dict(dataset=dict(data_root=f'{data}/'), **loader),
-        val_evaluator=dict(ann_file=f'{data}/annotations/val.json'),
-        test_evaluator=dict(ann_file=f'{data}/annotations/val.json'),
-        default_hooks=dict(checkpoint=dict(interval=1)),
-    )
-    work = tmp_path / 'work'
-    run_mim(
-        ['train', 'mmpose', config, '--gpus', '0', '--work-dir', work],
-        subprocess_env,
-        tmp_path,
-    )
-    raw = work / 'epoch_1.pth'
-    published = publish(
-        raw, tmp_path / 'release' / 'my_pose.pth', subprocess_env
-    )
+    config, data, env = pose_run['config'], pose_run['data'], child_env()
+    raw = pose_run['checkpoint']
+    published = publish(raw, tmp_path / 'release' / 'my_pose.pth', env)
     image = next((data / 'images' / 'val').iterdir())
     lines = run_fresh(
         f"""
@@ -124,35 +86,19 @@ def test_pose_user_config_train_publish_infer(tmp_path, subprocess_env):
         print('RESULT keypoints', len(person['keypoints']))
         """,
         raw,
-        subprocess_env,
+        env,
         tmp_path,
     )
     assert lines == ['raw checkpoint refused UnpicklingError', 'keypoints 17']
     assert len(list((tmp_path / 'vis').iterdir())) == 1
 
 
-def test_seg_user_config_train_publish_infer(tmp_path, subprocess_env):
+@pytest.mark.xdist_group('seg_run')
+def test_seg_user_config_train_publish_infer(seg_run, tmp_path):
     pytest.importorskip('mmseg')
-    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
-
-    data = tmp_path / 'data'
-    generate_seg_dataset(str(data), 4, 1, size=(64, 64), seed=1)
-    loader = dict(num_workers=0, persistent_workers=False)
-    config = user_config(
-        DEMO / 'fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py',
-        tmp_path / 'my_seg.py',
-        train_cfg=dict(max_iters=2, val_interval=3),
-        train_dataloader=dict(
-            batch_size=2, dataset=dict(data_root=str(data)), **loader
-        ),
-        val_dataloader=dict(dataset=dict(data_root=str(data)), **loader),
-        test_dataloader=dict(dataset=dict(data_root=str(data)), **loader),
-        default_hooks=dict(checkpoint=dict(interval=2)),
-    )
-    work = tmp_path / 'work'
-    run_mim(['train', 'mmseg', config, '--work-dir', work], subprocess_env)
-    raw = work / 'iter_2.pth'
-    published = publish(raw, tmp_path / 'my_seg.pth', subprocess_env)
+    config, data, env = seg_run['config'], seg_run['data'], child_env()
+    raw = seg_run['checkpoint']
+    published = publish(raw, tmp_path / 'my_seg.pth', env)
     image = data / 'img_dir' / 'val' / '00000.png'
     lines = run_fresh(
         f"""
@@ -164,7 +110,7 @@ def test_seg_user_config_train_publish_infer(tmp_path, subprocess_env):
         print('RESULT classes', inferencer.model.dataset_meta['classes'][1])
         """,
         raw,
-        subprocess_env,
+        env,
         tmp_path,
     )
     assert lines == [

@@ -34,6 +34,7 @@ def pictures(tmp_path, count=3):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('runtime', ['onnxruntime', 'openvino'])
 def test_pose_export_then_infer_draws_the_skeleton(tmp_path, capsys, runtime):
     pytest.importorskip('mmpose')
@@ -70,6 +71,7 @@ def test_pose_export_then_infer_draws_the_skeleton(tmp_path, capsys, runtime):
         assert (drawn != original).any(axis=2).mean() > 0.001
 
 
+@pytest.mark.slow
 def test_seg_export_then_infer_draws_the_mask(tmp_path, capsys):
     pytest.importorskip('mmseg')
     model = tmp_path / 'seg.onnx'

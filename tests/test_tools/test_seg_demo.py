@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from ..conftest import REPO
+from tests.conftest import REPO, SEG_DEMO
 
 DEMO = REPO / 'tools' / 'demo' / 'seg_demo.py'
 
@@ -20,6 +20,7 @@ def _run(python, env, *args):
     )
 
 
+@pytest.mark.slow  # a child interpreter each
 @pytest.mark.parametrize('case', ['missing', 'empty', 'malformed'])
 def test_bad_data_folder_is_named(case, tmp_path, python, subprocess_env):
     data = tmp_path / 'data'
@@ -54,12 +55,7 @@ def test_demo_config_matches_the_generator():
 
     from litehrnet_mm.data.synthetic_seg import CLASSES, PALETTE
 
-    config = (
-        REPO
-        / 'configs'
-        / 'demo'
-        / 'fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py'
-    )
+    config = SEG_DEMO
     cfg = Config.fromfile(str(config))
     assert tuple(cfg.metainfo.classes) == CLASSES
     assert [tuple(c) for c in cfg.metainfo.palette] == list(PALETTE)
@@ -69,6 +65,7 @@ def test_demo_config_matches_the_generator():
     assert config.stem.endswith('-{}x{}'.format(*cfg.crop_size))
 
 
+@pytest.mark.slow
 def test_demo_pictures_show_image_truth_and_prediction(tmp_path):
     """The demo's drawing step on an initialised (untrained) model: one
     picture per held-out image, panels scaled up from 64x64."""
@@ -78,6 +75,7 @@ def test_demo_pictures_show_image_truth_and_prediction(tmp_path):
     import cv2
 
     from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
+    from litehrnet_mm.utils.mim import save_untrained
 
     spec = importlib.util.spec_from_file_location('seg_demo', DEMO)
     demo = importlib.util.module_from_spec(spec)
@@ -85,7 +83,7 @@ def test_demo_pictures_show_image_truth_and_prediction(tmp_path):
     data = tmp_path / 'data'
     generate_seg_dataset(str(data), 1, 2, size=(64, 64), seed=3)
     checkpoint = str(tmp_path / 'untrained.pth')
-    demo.save_untrained(demo.CONFIG, checkpoint, [])
+    save_untrained(demo.CONFIG, checkpoint)
     pictures = demo.draw_pictures(
         demo.CONFIG, checkpoint, str(data), str(tmp_path / 'pictures'), 2
     )

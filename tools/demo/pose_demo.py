@@ -13,8 +13,6 @@ and ends with::
 import argparse
 import os
 import os.path as osp
-import re
-import subprocess
 import sys
 import time
 import warnings
@@ -25,7 +23,6 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
-MIM = str(Path(sys.executable).with_name('mim'))
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,67 +75,34 @@ def check_dataset(data_root: str) -> None:
             fail(f'{ann_file}: no annotated figures')
 
 
-def run(cmd: List[str], capture: bool = False) -> str:
-    """Run a command in the repository, its output streamed through."""
-    env = dict(os.environ)
-    # mim and mmengine import pkg_resources, which warns on every start.
-    env['PYTHONWARNINGS'] = 'ignore:pkg_resources is deprecated:UserWarning'
-    print('$', ' '.join(cmd), flush=True)
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        print(line, end='', flush=True)
-    if proc.wait() != 0:
-        fail(f'command failed (exit {proc.returncode}): {" ".join(cmd)}')
-    return ''.join(lines)
+def mim(args: List[str], log_file: str) -> str:
+    """``python -m mim ARGS`` in the repository, its output streamed
+    through and kept in ``log_file``; stop on failure."""
+    from litehrnet_mm.utils.mim import MimFailed, run_mim
+
+    print('$ mim', ' '.join(args), flush=True)
+    os.makedirs(osp.dirname(log_file), exist_ok=True)
+    try:
+        return run_mim(args, cwd=REPO, log_file=log_file, echo=True)
+    except MimFailed as err:
+        fail(str(err))
 
 
 def mim_test(checkpoint: str, work_dir: str, options: List[str]) -> float:
-    out = run(
-        [MIM, 'test', 'mmpose', CONFIG]
-        + ['--checkpoint', checkpoint, '--work-dir', work_dir]
-        + ['--gpus', '0', '--launcher', 'none']
-        + options
+    """``mim test`` the checkpoint; its COCO AP as the run recorded it in
+    its json log."""
+    from litehrnet_mm.utils.mim import read_test_metrics
+
+    mim(
+        ['test', 'mmpose', CONFIG, '--checkpoint', checkpoint]
+        + ['--work-dir', work_dir, '--gpus', '0', '--launcher', 'none']
+        + options,
+        osp.join(work_dir, 'mim_test.log'),
     )
-    found = re.findall(r'coco/AP: ([0-9.]+)', out)
-    if not found:
-        fail(f'no coco/AP in the output of mim test {checkpoint}')
-    return float(found[-1])
-
-
-def save_initial_checkpoint(path: str, options: List[str]) -> None:
-    """The model of CONFIG as ``mim train`` initialises it, saved so that
-    the untrained evaluation and the training start from the same
-    weights."""
-    from mmengine.config import Config, DictAction
-    from mmengine.logging import MMLogger
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import save_checkpoint, set_random_seed
-    from mmpose.registry import MODELS
-
-    cfg = Config.fromfile(str(REPO / CONFIG))
-    if options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(options).cfg_options)
-    # init_weights logs every parameter's initialisation to the first
-    # MMLogger: make it one that keeps to warnings.
-    MMLogger.get_instance('pose_demo', log_level='WARNING')
-    init_default_scope('mmpose')
-    set_random_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    save_checkpoint(
-        dict(state_dict=model.state_dict(), meta=dict(epoch=0, iter=0)), path
-    )
+    metrics = read_test_metrics(work_dir)
+    if 'coco/AP' not in metrics:
+        fail(f'no coco/AP in the json log of mim test {checkpoint}')
+    return float(metrics['coco/AP'])
 
 
 def draw_predictions(
@@ -196,6 +160,8 @@ def draw_predictions(
 
 
 def main() -> None:
+    from litehrnet_mm.utils.mim import save_untrained
+
     args = parse_args()
     start = time.time()
     os.chdir(REPO)
@@ -230,17 +196,18 @@ def main() -> None:
         options.append(f'default_hooks.checkpoint.interval={args.max_epochs}')
     cfg_options = ['--cfg-options'] + options
 
-    init_ckpt = osp.join(work_dir, 'iter_0.pth')
-    save_initial_checkpoint(init_ckpt, cfg_options)
+    init_ckpt = osp.join(work_dir, 'untrained.pth')
+    save_untrained(CONFIG, init_ckpt, options)
     untrained = mim_test(init_ckpt, osp.join(work_dir, 'test_untrained'),
                          cfg_options)  # fmt: skip
 
     train_dir = osp.join(work_dir, 'train')
-    run(
-        [MIM, 'train', 'mmpose', CONFIG, '--gpus', '0', '--launcher', 'none']
-        + ['--work-dir', train_dir, '-y']
+    mim(
+        ['train', 'mmpose', CONFIG, '--gpus', '0', '--launcher', 'none']
+        + ['--work-dir', train_dir]
         + cfg_options
-        + [f'load_from={init_ckpt}']
+        + [f'load_from={init_ckpt}'],
+        osp.join(work_dir, 'mim_train.log'),
     )
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         trained_ckpt = f.read().strip()

@@ -19,11 +19,8 @@ Usage (from the repository root)::
 
 import argparse
 import glob
-import json
 import os
 import os.path as osp
-import subprocess
-import sys
 import time
 from typing import List, Optional
 
@@ -66,84 +63,37 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _env() -> dict:
-    env = dict(os.environ)
+def mim(args: List[str], log_file: str) -> None:
+    """``python -m mim ARGS`` in the repository, its output streamed
+    through and kept in ``log_file``; stop on failure."""
+    from litehrnet_mm.utils.mim import MimFailed, child_env, run_mim
+
     # One compute thread: with the data loader's worker that fills the 2
     # cores the demo is sized for, without the two oversubscribing them
     # (torch's second thread only spins then). Set it to override.
+    env = child_env()
     env.setdefault('OMP_NUM_THREADS', '1')
-    env['PYTHONPATH'] = os.pathsep.join(
-        [REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
-    )
-    return env
+    print('$ mim', ' '.join(args), flush=True)
+    os.makedirs(osp.dirname(log_file), exist_ok=True)
+    try:
+        run_mim(args, cwd=REPO, env=env, log_file=log_file, echo=True)
+    except MimFailed as err:
+        raise SystemExit(f'seg demo: {err}') from None
 
 
-def _mim(args: List[str], log_path: str) -> None:
-    """Run ``mim ARGS``, its output into ``log_path``; stop on failure."""
-    cmd = [sys.executable, '-m', 'mim'] + args
-    with open(log_path, 'w') as log:
-        proc = subprocess.run(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=REPO
-        )
-    if proc.returncode != 0:
-        with open(log_path) as log:
-            tail = ''.join(log.readlines()[-30:])
-        raise SystemExit(
-            f'seg demo: `mim {" ".join(args)}` failed (exit '
-            f'{proc.returncode}); its log is {log_path}:\n{tail}'
-        )
-
-
-def test_miou(
+def evaluate_miou(
     config: str, checkpoint: str, work_dir: str, options: List[str]
 ) -> float:
-    """``mim test`` the checkpoint; return its mIoU (percent) as the run
-    recorded it in its json log."""
-    os.makedirs(work_dir, exist_ok=True)
+    """``mim test`` the checkpoint; its mIoU (percent) as the run recorded
+    it in its json log."""
+    from litehrnet_mm.utils.mim import read_test_metrics
+
     args = ['test', 'mmseg', config, '--checkpoint', checkpoint]
-    args += ['--work-dir', work_dir]
+    args += ['--work-dir', work_dir, '--gpus', '0', '--launcher', 'none']
     if options:
         args += ['--cfg-options'] + options
-    _mim(args, osp.join(work_dir, 'mim_test.log'))
-    logs = sorted(
-        glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime
-    )
-    if not logs:
-        raise SystemExit(f'seg demo: no json log under {work_dir}')
-    with open(logs[-1]) as f:
-        metrics = json.loads(f.read().strip().splitlines()[-1])
-    return float(metrics['mIoU'])
-
-
-def save_untrained(config: str, path: str, options: List[str]) -> None:
-    """The model as training would initialise it (seeded), saved as a
-    checkpoint that ``mim test`` reads and training starts from."""
-    import torch
-    from mmengine.config import Config, DictAction
-    from mmengine.logging import MMLogger
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import set_random_seed
-    from mmseg.registry import MODELS
-
-    cfg = Config.fromfile(config)
-    if options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--o'] + options).o)
-    # Quiet: init_weights logs every parameter to the current logger.
-    MMLogger.get_instance('seg_demo', log_level='WARNING')
-    init_default_scope('mmseg')
-    set_random_seed(cfg.get('randomness', {}).get('seed', 0))
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    model.init_weights()
-    torch.save(
-        {
-            'state_dict': model.state_dict(),
-            'meta': {'dataset_meta': dict(cfg.metainfo)},
-        },
-        path,
-    )
+    mim(args, osp.join(work_dir, 'mim_test.log'))
+    return float(read_test_metrics(work_dir)['mIoU'])
 
 
 def draw_pictures(
@@ -195,6 +145,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         generate_seg_dataset,
     )
     from litehrnet_mm.errors import DatasetError
+    from litehrnet_mm.utils.mim import save_untrained
 
     start = time.perf_counter()
     # The images are generated at the size the config trains on.
@@ -227,20 +178,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     ]
     untrained = osp.join(seg_dir, 'untrained.pth')
     save_untrained(args.config, untrained, options)
-    miou_untrained = test_miou(
+    miou_untrained = evaluate_miou(
         args.config, untrained, osp.join(seg_dir, 'test_untrained'), options
     )
     print(f'seg demo: untrained mIoU {miou_untrained:.2f}', flush=True)
 
     train_dir = osp.join(seg_dir, 'train')
     train_args = ['train', 'mmseg', args.config, '--work-dir', train_dir]
+    train_args += ['--gpus', '0', '--launcher', 'none']
     train_args += ['--cfg-options', f'load_from={untrained}'] + options
     print('seg demo: training (mim train mmseg) ...', flush=True)
-    _mim(train_args, osp.join(seg_dir, 'mim_train.log'))
+    mim(train_args, osp.join(seg_dir, 'mim_train.log'))
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         trained = f.read().strip()
 
-    miou = test_miou(
+    miou = evaluate_miou(
         args.config, trained, osp.join(seg_dir, 'test_trained'), options
     )
     pictures = draw_pictures(

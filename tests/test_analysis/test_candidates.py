@@ -1,0 +1,67 @@
+"""analysis/candidates.py: every process builds the same candidate, the
+port and ours compute the same function (so they share one accuracy), and
+the outputs sit at heatmap scale."""
+
+import pytest
+import torch
+
+from litehrnet_mm.analysis.candidates import (
+    benchmark_images,
+    build,
+    pose_candidates,
+    seg_candidates,
+)
+
+SHAPE = (64, 64)  # the port needs sizes that divide by 32
+
+
+def _outputs(candidate):
+    with torch.no_grad():
+        return build(candidate, SHAPE)(benchmark_images(2, SHAPE))
+
+
+def test_models_are_labelled_by_what_they_are():
+    port, ours, *peers = pose_candidates('18')
+    assert port.label == 'Lite-HRNet-18 (mmpose port)'
+    assert ours.label == 'Lite-HRNet-18 (litehrnet_mm)'
+    # The same network with the same weights: one accuracy.
+    assert port.ap == ours.ap == '64.2'
+    assert [p.key for p in peers] == [
+        'mobilenetv2',
+        'shufflenetv2',
+        'rtmpose-t',
+        'hrnet-w32',
+    ]
+    assert pose_candidates('30', peers=False)[1].label == (
+        'Lite-HRNet-30 (litehrnet_mm)'
+    )
+    assert len({c.key for c in pose_candidates('18')}) == 6
+
+
+def test_every_build_is_the_same_function_at_heatmap_scale():
+    ours = pose_candidates('18', peers=False)[1]
+    (a,), (b,) = _outputs(ours), _outputs(ours)
+    assert torch.equal(a, b)
+    assert 0.5 < a.abs().max() < 3  # scaled to 1 on one image
+
+
+def test_the_port_runs_our_weights_with_our_outputs():
+    pytest.importorskip('mmpose')
+    port, ours = pose_candidates('18', peers=False)
+    (p,), (o,) = _outputs(port), _outputs(ours)
+    torch.testing.assert_close(p, o, rtol=0, atol=1e-5)
+
+
+def test_a_peer_builds_from_mmposes_config():
+    pytest.importorskip('mmpose')
+    (mobilenet,) = [c for c in pose_candidates() if c.key == 'mobilenetv2']
+    (heatmaps,) = _outputs(mobilenet)
+    assert heatmaps.shape == (2, 17, 16, 16)  # SimpleBaseline: 1/4
+    assert 0.5 < heatmaps.abs().max() < 3
+
+
+def test_seg_candidate_is_our_cityscapes_config():
+    pytest.importorskip('mmseg')
+    (seg,) = seg_candidates('18')
+    (logits,) = _outputs(seg)
+    assert logits.shape[:2] == (2, 19)
