@@ -51,9 +51,10 @@ def test_fp32_artifact_is_checked_and_carries_its_metadata(
     tmp_path, runtime, name
 ):
     model = small_model()
-    x = torch.rand(2, 3, *SHAPE)
+    x = torch.rand(2, 3, *SHAPE, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = model(x).numpy()
+    scale = max(1.0, float(np.abs(expected).max()))
     output = str(tmp_path / 'out' / name)
     result = export(
         model, runtime, 'fp32', SHAPE, output, batch=2,
@@ -73,7 +74,7 @@ def test_fp32_artifact_is_checked_and_carries_its_metadata(
     if runtime == 'openvino':
         assert compiled.inference_precision == 'f32'
     (got,) = compiled(x.numpy())
-    assert np.abs(got - expected).max() <= 1e-4
+    assert np.abs(got - expected).max() <= 1e-4 * scale
 
 
 def test_an_artifact_that_fails_its_check_is_not_written(tmp_path):
