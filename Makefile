@@ -17,12 +17,13 @@ install-converters: install
 
 # Two pytest workers, one compute thread each (the mim subprocesses inherit
 # it): more threads than cores slows the end-to-end runs many times over.
-# `make test` runs everything; `make test-fast` only the unit tests (the
+# `make test` runs everything (the ExecuTorch and LiteRT tests need the
+# converters, so it installs them); `make test-fast` only the unit tests (the
 # tests marked slow run mim, train, export or start interpreters).
-test: install
+test: install-converters
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTHON) -m pytest -n 2 tests
 
-test-fast: install
+test-fast: install-converters
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTHON) -m pytest -n 2 -m "not slow" tests
 
 # The pose and segmentation demos each train a Lite-HRNet-18 on data they

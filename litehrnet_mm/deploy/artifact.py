@@ -16,7 +16,13 @@ from typing import Dict
 
 import numpy as np
 
-__all__ = ['metadata_file', 'plain', 'read_metadata', 'write_metadata']
+__all__ = [
+    'metadata_file',
+    'plain',
+    'read_metadata',
+    'read_onnx_metadata',
+    'write_metadata',
+]
 
 
 def metadata_file(file: str) -> str:
@@ -66,7 +72,17 @@ def read_metadata(file: str) -> Dict[str, object]:
             )
         return meta
     if file.lower().endswith('.onnx'):
-        from .onnx import read_onnx_metadata
-
         return read_onnx_metadata(file)
+    return {}
+
+
+def read_onnx_metadata(file: str) -> Dict[str, object]:
+    """The ``litehrnet_mm`` metadata held inside the ``.onnx`` file
+    ``file`` (``{}`` without)."""
+    import onnx
+
+    graph = onnx.load(file, load_external_data=False)
+    for entry in graph.metadata_props:
+        if entry.key == 'litehrnet_mm':
+            return json.loads(entry.value)
     return {}

@@ -158,18 +158,6 @@ def embed_onnx_metadata(file: str, metadata: Dict[str, object]) -> None:
     onnx.save(graph, file)
 
 
-def read_onnx_metadata(file: str) -> Dict[str, object]:
-    """The ``litehrnet_mm`` metadata that :func:`write_onnx` stored in
-    ``file``."""
-    import onnx
-
-    graph = onnx.load(file, load_external_data=False)
-    for entry in graph.metadata_props:
-        if entry.key == 'litehrnet_mm':
-            return json.loads(entry.value)
-    return {}
-
-
 def check_onnx(
     model: nn.Module,
     file: str,
