@@ -9,6 +9,7 @@ XNNPACK's thread pool is one per process: ``threads`` resets it.
 """
 
 import sys
+import warnings
 from typing import List, Optional
 
 import numpy as np
@@ -59,16 +60,22 @@ class ExecuTorchRuntime(Runtime):
     ) -> None:
         super().__init__(file, threads, **options)
         self.precision = precision
-        runtime = import_executorch_runtime()
         import torch
 
         self._torch = torch
-        if threads is not None:
-            from executorch.extension.pybindings import portable_lib
+        # ExecuTorch's warnings can be of classes defined in a package that
+        # only this process has on its path (it comes from the converters'
+        # venv): a process they are reported to, such as pytest-xdist's
+        # controller, cannot unpickle them and dies.
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            runtime = import_executorch_runtime()
+            if threads is not None:
+                from executorch.extension.pybindings import portable_lib
 
-            portable_lib._unsafe_reset_threadpool(int(threads))
-        program = runtime.Runtime.get().load_program(file)
-        self.method = program.load_method('forward')
+                portable_lib._unsafe_reset_threadpool(int(threads))
+            program = runtime.Runtime.get().load_program(file)
+            self.method = program.load_method('forward')
         meta = self.method.metadata.input_tensor_meta(0)
         self._shape = tuple(int(d) for d in meta.sizes())
 
@@ -80,7 +87,7 @@ class ExecuTorchRuntime(Runtime):
         x = self._torch.from_numpy(
             np.ascontiguousarray(images, dtype=np.float32)
         )
-        return [
-            np.asarray(o.numpy(), dtype=np.float32)
-            for o in self.method.execute([x])
-        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            outputs = self.method.execute([x])
+        return [np.asarray(o.numpy(), dtype=np.float32) for o in outputs]
