@@ -9,26 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from litehrnet_mm.analysis.models import build_preset
-from litehrnet_mm.analysis.weights import random_weights_
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.export import check_pair, export
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.runtimes import load_runtime
 from tests.conftest import REPO
+from tests.test_deploy.test_onnx import heatmap_model
 
 SHAPE = (64, 48)
 
 
 def small_model():
-    """Lite-HRNet-18 with its 1x1 head, random weights, heatmap-scale
-    outputs (float32 rounding grows with the outputs)."""
-    model = random_weights_(build_preset('18'), (2, 3, *SHAPE))
-    with torch.no_grad():
-        peak = model(torch.rand(1, 3, *SHAPE)).abs().max()
-        model.final_layer.weight.div_(peak)
-        model.final_layer.bias.div_(peak)
-    return model
+    return heatmap_model(SHAPE)
 
 
 def tool():
