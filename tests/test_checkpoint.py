@@ -18,8 +18,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from litehrnet_mm import LiteHRNet
-
-from .conftest import REPO
+from tests.conftest import REPO
 
 
 class TinyPoseModel(BaseModel):

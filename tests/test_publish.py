@@ -15,8 +15,7 @@ import torch
 
 from litehrnet_mm import LiteHRNet
 from litehrnet_mm.publish import PublishError, plain, publish_checkpoint
-
-from .conftest import REPO
+from tests.conftest import REPO
 
 TOOL = REPO / 'tools' / 'misc' / 'publish_model.py'
 

@@ -12,8 +12,7 @@ from litehrnet_mm.data.synthetic_pose import (
     generate_pose_dataset,
 )
 from litehrnet_mm.datasets import check_coco_keypoints_file
-
-from ..conftest import REPO
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope='module')
