@@ -3,7 +3,7 @@
 VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: install test test-fast demo lint format clean
+.PHONY: install test test-fast demo accuracy lint format clean
 
 install:
 	@bash tools/install_env.sh
@@ -33,6 +33,19 @@ DEMOS := $(wildcard tools/demo/pose_demo.py tools/demo/seg_demo.py)
 demo: install
 	$(PYTHON) tools/demo/backbone_demo.py
 	@for demo in $(DEMOS); do echo "== $$demo"; $(PYTHON) $$demo || exit 1; done
+
+# Every runtime and precision of tools/deploy/export.py on the two trained
+# demo models (make demo first), through the hosts' own test loops: AP on
+# the pose demo's held-out images, mIoU on the seg demo's. Tables in
+# work_dirs/accuracy/*/accuracy.md; about an hour on 2 cores.
+POSE_DEMO := configs/demo/td-hm_litehrnet-18_synthetic-128x96.py
+SEG_DEMO  := configs/demo/fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py
+
+accuracy: install-converters
+	$(PYTHON) tools/deploy/accuracy.py $(POSE_DEMO) \
+	    work_dirs/demo/pose/train/epoch_8.pth --shape 128 96
+	$(PYTHON) tools/deploy/accuracy.py $(SEG_DEMO) \
+	    work_dirs/demo/seg/train/iter_600.pth --shape 64 64
 
 lint: install
 	$(VENV)/bin/ruff check litehrnet_mm tools tests configs
