@@ -8,6 +8,7 @@ import json
 import pytest
 from mmengine.config import Config
 
+from litehrnet_mm.data.synthetic_seg import CLASSES, PALETTE
 from litehrnet_mm.deploy.metadata import config_metadata
 from tests.conftest import POSE_DEMO, SEG_DEMO
 
@@ -42,15 +43,9 @@ def test_a_seg_config_gives_its_classes_and_palette():
     meta = config_metadata(Config.fromfile(str(SEG_DEMO)))
     assert meta['task'] == 'seg'
     assert {k: meta[k] for k in ('mean', 'std')} == IMAGENET
-    assert meta['classes'] == [
-        'background',
-        'disc',
-        'square',
-        'triangle',
-        'ring',
-        'cross',
-    ]
-    assert meta['palette'][1] == [230, 25, 75]
+    # The demo's synthetic classes, from the config's metainfo.
+    assert meta['classes'] == list(CLASSES)
+    assert meta['palette'] == [list(c) for c in PALETTE]
     assert json.loads(json.dumps(meta)) == meta
 
 
