@@ -81,12 +81,14 @@ def runner_checkpoint(tmp_path_factory):
     return work_dir / 'iter_2.pth'
 
 
+@pytest.mark.slow
 def test_runner_checkpoint_loads_with_weights_only(runner_checkpoint):
     ckpt = torch.load(runner_checkpoint)  # weights_only=True by default
     assert 'backbone.stem.conv1.conv.weight' in ckpt['state_dict']
     assert np.allclose(ckpt['meta']['dataset_meta']['sigmas'], [0.1, 0.2])
 
 
+@pytest.mark.slow
 def test_fresh_process_fails_without_and_loads_with_import(
     runner_checkpoint, python, subprocess_env
 ):
@@ -339,6 +341,7 @@ def with_and_without_import(tmp_path_factory):
     return folder, outcomes['plain'], outcomes['import']
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('case', ['linear', 'bare', 'cuda'])
 def test_other_checkpoints_load_as_without_import(
     with_and_without_import, case
@@ -354,6 +357,7 @@ def test_other_checkpoints_load_as_without_import(
         assert 'litehrnet_mm' not in imported[case]['metadata']
 
 
+@pytest.mark.slow
 def test_log_names_the_local_backend(with_and_without_import):
     folder, plain, imported = with_and_without_import
     assert imported['log'] == plain['log']
@@ -363,6 +367,7 @@ def test_log_names_the_local_backend(with_and_without_import):
     )
 
 
+@pytest.mark.slow
 def test_missing_file_keeps_the_error_type(with_and_without_import):
     folder, plain, imported = with_and_without_import
     assert plain['missing']['error'] == 'FileNotFoundError'
@@ -370,6 +375,7 @@ def test_missing_file_keeps_the_error_type(with_and_without_import):
     assert f'{folder}/missing.pth: not found' in imported['missing']['message']
 
 
+@pytest.mark.slow
 def test_only_litehrnet_state_dicts_are_tagged(with_and_without_import):
     folder, plain, imported = with_and_without_import
     assert imported['litehrnet']['keys'] == plain['litehrnet']['keys']

@@ -96,6 +96,7 @@ def test_publish_keeps_weights_and_plain_meta(tmp_path):
     assert meta['seed'] == 0 and meta['epoch'] == 2
 
 
+@pytest.mark.slow
 def test_published_file_loads_in_a_process_without_litehrnet_mm(tmp_path):
     source = tmp_path / 'epoch_2.pth'
     training_checkpoint(source)
@@ -129,6 +130,7 @@ def _tool(*args, env):
     )
 
 
+@pytest.mark.slow
 def test_tool_prints_the_final_path_last(tmp_path, subprocess_env):
     source = tmp_path / 'epoch_2.pth'
     training_checkpoint(source)
@@ -143,6 +145,7 @@ def test_tool_prints_the_final_path_last(tmp_path, subprocess_env):
     assert torch.load(last, weights_only=True)['meta']['iter'] == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('case', ['missing', 'folder', 'text', 'no weights'])
 def test_tool_bad_input_gets_one_error(tmp_path, subprocess_env, case):
     source = tmp_path / 'in.pth'

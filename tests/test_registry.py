@@ -19,6 +19,7 @@ def test_scope_and_parent():
     assert ROOT._children['litehrnet_mm'] is MODELS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('host', ['mmpose', 'mmseg'])
 def test_host_registry_builds_our_backbone_next_to_its_own(
     host, python, subprocess_env
@@ -95,6 +96,7 @@ def test_mmseg_encoder_decoder_from_config():
     assert logits.shape == (1, 19, 32, 64)
 
 
+@pytest.mark.slow
 def test_import_needs_neither_mmpose_nor_mmseg(python, subprocess_env):
     code = textwrap.dedent("""
         import sys

@@ -96,29 +96,3 @@ def test_seg_export_then_infer_draws_the_mask(tmp_path, capsys):
     assert drawn.shape == original.shape
     # The mask is blended over the whole picture.
     assert (drawn != original).any(axis=2).mean() > 0.5
-
-
-def test_bad_inputs_get_one_clear_error(tmp_path):
-    from litehrnet_mm.deploy.predict import list_images, read_image
-
-    with pytest.raises(FileNotFoundError, match='expected an image file'):
-        list_images(str(tmp_path / 'missing'))
-    with pytest.raises(FileNotFoundError, match='a folder without images'):
-        list_images(str(tmp_path))
-    bad = tmp_path / 'bad.png'
-    bad.write_bytes(b'not a picture')
-    with pytest.raises(ValueError, match='not an image OpenCV can read'):
-        read_image(str(bad))
-
-
-def test_a_model_without_metadata_is_refused(tmp_path):
-    from litehrnet_mm.analysis.models import build_preset
-    from litehrnet_mm.deploy.artifact import read_metadata
-    from litehrnet_mm.deploy.onnx import export_onnx
-    from litehrnet_mm.deploy.predict import make_predictor
-    from litehrnet_mm.deploy.runtimes import load_runtime
-
-    file = str(tmp_path / 'bare.onnx')
-    export_onnx(build_preset('18'), (64, 48), file, check=False)
-    with pytest.raises(ValueError, match='carries no litehrnet_mm metadata'):
-        make_predictor(read_metadata(file), load_runtime(file))

@@ -40,6 +40,7 @@ def test_command_runs_this_interpreter_and_never_prompts():
     assert '-y' not in mim.mim_command(['test', 'mmpose', 'c.py'])
 
 
+@pytest.mark.slow
 def test_a_failure_names_the_command_and_shows_the_log_tail(tmp_path):
     pytest.importorskip('mim')
     log = tmp_path / 'mim.log'

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from litehrnet_mm import LiteHRNet
-from litehrnet_mm.analysis.weights import random_weights_
 from litehrnet_mm.models.backbones.arch import arch_to_extra
 from tests.conftest import PRESETS
 
@@ -112,23 +111,6 @@ def test_norm_eval():
     assert any(m.training for m in model.modules())
 
 
-def test_pretrained_init_cfg_with_prefix(tmp_path):
-    source = random_weights_(LiteHRNet(arch='18'))
-    state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
-    state['head.final_layer.weight'] = torch.zeros(17, 40, 1, 1)
-    path = tmp_path / 'full_model.pth'
-    torch.save({'state_dict': state, 'meta': {}}, path)
-    model = LiteHRNet(
-        arch='18',
-        init_cfg=dict(
-            type='Pretrained', checkpoint=str(path), prefix='backbone.'
-        ),
-    )
-    model.init_weights()
-    for name, value in source.state_dict().items():
-        torch.testing.assert_close(model.state_dict()[name], value, msg=name)
-
-
 # The hosts' conventions -----------------------------------------------------
 
 
@@ -145,33 +127,3 @@ def test_extra_as_first_positional_argument():
     assert LiteHRNet('30').arch == '30'
     with pytest.raises(TypeError, match='extra dict both as the first'):
         LiteHRNet(extra, extra=extra)
-
-
-def test_pretrained_is_mmseg_s_form_of_a_pretrained_init(tmp_path):
-    source = random_weights_(LiteHRNet(arch='naive-18'))
-    path = tmp_path / 'backbone.pth'
-    torch.save(source.state_dict(), path)
-    with pytest.warns(FutureWarning, match='pretrained is deprecated'):
-        model = LiteHRNet(arch='naive-18', pretrained=str(path))
-    assert model.init_cfg == dict(type='Pretrained', checkpoint=str(path))
-    model.init_weights()
-    for name, value in source.state_dict().items():
-        torch.testing.assert_close(model.state_dict()[name], value, msg=name)
-    # None keeps the default initialisation.
-    assert LiteHRNet(pretrained=None).init_cfg == LiteHRNet().init_cfg
-
-
-@pytest.mark.parametrize(
-    'kwargs,error,words',
-    [
-        (dict(pretrained=3), TypeError, 'expected a checkpoint path'),
-        (
-            dict(pretrained='a.pth', init_cfg=dict(type='Kaiming')),
-            ValueError,
-            'both pretrained',
-        ),
-    ],
-)
-def test_bad_pretrained(kwargs, error, words):
-    with pytest.raises(error, match=words):
-        LiteHRNet(**kwargs)

@@ -1,4 +1,5 @@
-"""The checked datasets: a wrong data folder gets one error naming it."""
+"""The checked pose datasets (datasets/pose.py): a wrong data folder or
+annotation file gets one error naming it."""
 
 import json
 import shutil
@@ -6,23 +7,8 @@ import shutil
 import pytest
 
 from litehrnet_mm.datasets import DatasetError
-from tests.conftest import REPO, SHARED_DATA
-
-# ../shared/data: real samples beside the checkout (CI lays them there).
-needs_samples = pytest.mark.skipif(
-    not SHARED_DATA.is_dir(), reason=f'{SHARED_DATA} (real samples) absent'
-)
-
-
-def build(host, **cfg):
-    """Build a dataset in the host's scope; each test needs only its host."""
-    pytest.importorskip(host)
-    from mmengine.registry import DATASETS, init_default_scope
-
-    init_default_scope(host)
-    cfg.setdefault('test_mode', False)
-    cfg['pipeline'] = []  # the files are checked before any transform
-    return DATASETS.build(cfg)
+from tests.conftest import SHARED_DATA
+from tests.test_datasets.building import build, needs_samples
 
 
 def coco(root, **kwargs):
@@ -141,75 +127,6 @@ def test_mpii(tmp_path):
     bad.write_text('[{"image": "004645041.jpg"}]')
     with pytest.raises(DatasetError, match='mpii.json'):
         build('mmpose', **dict(kwargs, ann_file=str(bad)))
-
-
-def cityscapes(root):
-    return build(
-        'mmseg',
-        type='litehrnet_mm.CityscapesDataset',
-        data_root=str(root),
-        data_prefix=dict(
-            img_path='leftImg8bit/val', seg_map_path='gtFine/val'
-        ),
-    )
-
-
-@needs_samples
-def test_cityscapes_valid_and_without_label_maps(tmp_path):
-    root = tmp_path / 'cityscapes'
-    shutil.copytree(SHARED_DATA / 'cityscapes-sample', root)
-    assert len(cityscapes(root)) == 1
-    for label in root.glob('gtFine/val/*/*labelTrainIds.png'):
-        label.unlink()
-    with pytest.raises(
-        DatasetError, match="_gtFine_labelTrainIds.png' per image"
-    ):
-        cityscapes(root)
-
-
-def test_cityscapes_missing_folder(tmp_path):
-    with pytest.raises(
-        FileNotFoundError, match=f'{tmp_path}/leftImg8bit/val: not found'
-    ):
-        cityscapes(tmp_path)
-
-
-def test_seg_folder_without_images(tmp_path):
-    (tmp_path / 'img').mkdir()
-    (tmp_path / 'ann').mkdir()
-    (tmp_path / 'img' / 'a.jpg').write_bytes(b'')
-    with pytest.raises(DatasetError, match=r"no image ending in '.png'"):
-        build(
-            'mmseg',
-            type='litehrnet_mm.BaseSegDataset',
-            data_root=str(tmp_path),
-            img_suffix='.png',
-            data_prefix=dict(img_path='img', seg_map_path='ann'),
-        )
-
-
-CONFIGS = sorted(
-    str(p.relative_to(REPO))
-    for p in (REPO / 'configs').glob('**/*.py')
-    if '_base_' not in p.parts
-)
-
-
-@pytest.mark.parametrize('config', CONFIGS)
-def test_configs_stop_on_a_missing_data_root_with_its_path(config, tmp_path):
-    """Every config's datasets are the checked ones: pointed at a folder
-    that does not exist, building the training set names the path."""
-    from mmengine.config import Config
-
-    # The configs inherit the host's bases (mmpose::, mmseg::).
-    pytest.importorskip('mmseg' if 'fcn_' in config else 'mmpose')
-    cfg = Config.fromfile(str(REPO / config))
-    dataset = cfg.train_dataloader.dataset
-    assert dataset.type.startswith('litehrnet_mm.'), dataset.type
-    dataset.data_root = str(tmp_path / 'missing')
-    host = cfg.get('default_scope')
-    with pytest.raises(FileNotFoundError, match=str(tmp_path / 'missing')):
-        build(host, **dataset)
 
 
 def test_hand_file_without_a_valid_hand(tmp_path):

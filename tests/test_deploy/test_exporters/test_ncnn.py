@@ -8,14 +8,14 @@ import pytest
 
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
-from litehrnet_mm.errors import LiteHRNetError
-from tests.test_deploy.phone import (
+from tests.test_deploy.test_exporters.phone import (
     assert_runs_like_pytorch,
     exported,
     images,
 )
 
 
+@pytest.mark.slow
 def test_fp32_matches_pytorch_and_runs_a_batch(tmp_path):
     # A static batch of 2: pnnx gets the graph of one image.
     result, model = exported(tmp_path, 'ncnn', 'fp32', batch=2)
@@ -31,6 +31,7 @@ def test_fp32_matches_pytorch_and_runs_a_batch(tmp_path):
     assert got.shape == (3, 5, 16, 12)
 
 
+@pytest.mark.slow
 def test_fp16_halves_the_weights(tmp_path):
     fp32, _ = exported(tmp_path, 'ncnn', 'fp32')
     fp16, model = exported(tmp_path, 'ncnn', 'fp16')
@@ -45,6 +46,7 @@ def test_fp16_halves_the_weights(tmp_path):
     assert got.dtype == np.float32 and got.shape == (1, 5, 16, 12)
 
 
+@pytest.mark.slow
 def test_int8_quantizes_every_conv(tmp_path):
     result, model = exported(tmp_path, 'ncnn', 'int8')
     with open(result.path) as f:
@@ -59,8 +61,3 @@ def test_int8_quantizes_every_conv(tmp_path):
     }
     (got,) = load_runtime(result.path, threads=1)(images(1))
     assert got.shape == (1, 5, 16, 12) and np.isfinite(got).all()
-
-
-def test_a_file_that_is_not_a_param_is_refused(tmp_path):
-    with pytest.raises(LiteHRNetError, match=r'\.param'):
-        load_runtime(str(tmp_path / 'model.bin'), 'ncnn')

@@ -8,7 +8,7 @@ import pytest
 
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
-from tests.test_deploy.phone import (
+from tests.test_deploy.test_exporters.phone import (
     assert_runs_like_pytorch,
     exported,
     images,
@@ -29,6 +29,7 @@ def fp32(tmp_path_factory):
     return exported(folder, 'executorch', 'fp32', batch=2)
 
 
+@pytest.mark.slow
 def test_fp32_matches_pytorch_with_only_upsampling_outside_xnnpack(fp32):
     result, model = fp32
     assert result.path.endswith('.pte')

@@ -9,7 +9,7 @@ import pytest
 
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
-from tests.test_deploy.phone import (
+from tests.test_deploy.test_exporters.phone import (
     assert_runs_like_pytorch,
     exported,
     images,
@@ -25,6 +25,7 @@ def fp32(tmp_path_factory):
     return exported(tmp_path_factory.mktemp('litert'), 'litert', 'fp32')
 
 
+@pytest.mark.slow
 def test_fp32_matches_pytorch_with_builtin_ops_only(fp32):
     result, model = fp32
     assert result.path.endswith('.tflite')

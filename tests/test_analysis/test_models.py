@@ -1,0 +1,81 @@
+"""The models the tools measure and export (analysis/models.py): a preset
+with the 1x1 heatmap conv, a host model from a config as ``image -> head
+output``, the host and input size a config implies."""
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from litehrnet_mm.analysis.models import (
+    HostModel,
+    PoseModel,
+    build_from_config,
+    build_preset,
+    default_shape,
+    parse_shape,
+    scope_of,
+)
+from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
+from tests.conftest import POSE_DEMO, SEG_DEMO
+
+
+def test_a_preset_gives_heatmaps_in_eval_mode():
+    model = build_preset('naive-18', num_keypoints=5)
+    assert isinstance(model, PoseModel) and not model.training
+    assert isinstance(model.backbone, LiteHRNet)
+    x = torch.rand(2, 3, 64, 48)
+    with torch.no_grad():
+        heatmaps = model(x)
+        assert torch.equal(heatmaps, model.final_layer(model.backbone(x)[0]))
+    assert heatmaps.shape == (2, 5, 16, 12)
+
+
+def test_the_host_of_a_config():
+    cfg = Config(dict(default_scope='mmseg', model=dict(type='X')))
+    assert scope_of(cfg) == 'mmseg'
+    for model_type in ('EncoderDecoder', 'CascadeEncoderDecoder'):
+        assert scope_of(Config(dict(model=dict(type=model_type)))) == 'mmseg'
+    assert scope_of(Config(dict(model=dict(type='TopdownPoseEstimator')))) == (
+        'mmpose'
+    )
+    assert scope_of(Config.fromfile(str(POSE_DEMO))) == 'mmpose'
+    assert scope_of(Config.fromfile(str(SEG_DEMO))) == 'mmseg'
+
+
+def test_the_input_size_of_a_config():
+    assert default_shape(str(POSE_DEMO)) == (128, 96)  # codec (W, H)
+    assert default_shape(str(SEG_DEMO)) == (64, 64)  # crop (H, W)
+    assert default_shape(Config(dict(crop_size=(32, 48)))) == (32, 48)
+    assert default_shape(Config(dict())) == (256, 192)
+
+
+def test_shapes_from_the_command_line():
+    assert parse_shape(None) is None
+    assert parse_shape([64]) == (64, 64)
+    assert parse_shape(['64', '48']) == (64, 48)
+    with pytest.raises(ValueError, match='--shape takes H W or one size'):
+        parse_shape([1, 2, 3])
+
+
+@pytest.mark.parametrize('config', [POSE_DEMO, SEG_DEMO])
+def test_a_config_builds_its_host_model_and_loads_a_checkpoint(
+    config, tmp_path
+):
+    first = build_from_config(str(config))
+    assert isinstance(first, HostModel) and not first.training
+    assert first.task == ('seg' if config == SEG_DEMO else 'pose')
+    assert first.backbone is first.model.backbone
+    checkpoint = str(tmp_path / 'model.pth')
+    with torch.no_grad():
+        for p in first.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    torch.save({'state_dict': first.model.state_dict()}, checkpoint)
+    second = build_from_config(Config.fromfile(str(config)), checkpoint)
+    x = torch.rand(1, 3, *default_shape(str(config)))
+    with torch.no_grad():
+        expected = first.model._forward(x)
+        got = second(x)
+    if isinstance(expected, torch.Tensor):
+        expected, got = [expected], [got]
+    for e, g in zip(expected, got):
+        assert torch.equal(e, g)

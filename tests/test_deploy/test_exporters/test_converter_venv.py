@@ -1,0 +1,138 @@
+"""The converters venv and the crossing into it
+(deploy/exporters/converter_venv.py): finding its python, the program and
+images handed over, the request and report files, one error when it
+fails. A shell script stands in for its python: these tests start no
+interpreter (the conversions themselves: test_executorch.py,
+test_litert.py)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from litehrnet_mm.deploy.exporters import ExportJob
+from litehrnet_mm.deploy.exporters.converter_venv import (
+    ENV_VAR,
+    convert_in_venv,
+    converters_python,
+    converters_site_packages,
+    run_converter,
+    save_images,
+    save_program,
+)
+from litehrnet_mm.errors import LiteHRNetError
+
+
+def test_no_converters_venv_says_how_to_make_one(tmp_path, monkeypatch):
+    monkeypatch.setenv('LITEHRNET_MM_CONVERTERS', str(tmp_path / 'none'))
+    with pytest.raises(LiteHRNetError, match='make install-converters'):
+        converters_python()
+
+
+def fake_venv(folder, script):
+    """``folder`` as a venv whose python is the shell ``script``."""
+    python = folder / 'bin' / 'python'
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\n' + script)
+    python.chmod(0o755)
+    (folder / 'lib' / 'python3.12' / 'site-packages').mkdir(parents=True)
+    return python
+
+
+def test_the_venv_is_named_by_its_folder_or_its_python(tmp_path, monkeypatch):
+    python = fake_venv(tmp_path / 'venv', 'exit 0\n')
+    for named in (tmp_path / 'venv', python):
+        monkeypatch.setenv(ENV_VAR, str(named))
+        assert converters_python() == str(python)
+        assert converters_site_packages() == str(
+            tmp_path / 'venv' / 'lib' / 'python3.12' / 'site-packages'
+        )
+    # Not executable: not a python.
+    python.chmod(0o644)
+    assert converters_site_packages() is None
+
+
+def test_the_program_and_the_images_cross_as_files(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
+    example = torch.rand(2, 3, 8, 6)
+    file = save_program(model, example, str(tmp_path))
+    program = torch.export.load(file)
+    x = torch.rand(2, 3, 8, 6)
+    with torch.no_grad():
+        assert torch.allclose(program.module()(x), model(x))
+    images = [np.random.rand(1, 3, 8, 6) for _ in range(3)]
+    saved = np.load(save_images(images, str(tmp_path)))
+    assert saved.dtype == np.float32 and saved.shape == (3, 3, 8, 6)
+    assert np.allclose(saved[2], images[2][0])
+
+
+# The stand-in converter: writes a report beside the request ($3, after -I
+# and the script) and says what it was given.
+REPORTS = (
+    'echo "$@"\n'
+    'echo \'{"ops": {"CONV_2D": 1}}\' '
+    '> "$(dirname "$3")/convert_report.json"\n'
+)
+
+
+def test_the_request_goes_in_and_the_report_comes_back(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', REPORTS)))
+    work = tmp_path / 'work'
+    work.mkdir()
+    report = run_converter({'runtime': 'litert', 'x': 1}, str(work))
+    assert report == {'ops': {'CONV_2D': 1}}
+    with open(work / 'convert_request.json') as f:
+        request = json.load(f)
+    assert request == {
+        'runtime': 'litert',
+        'x': 1,
+        'report': str(work / 'convert_report.json'),
+    }
+
+
+def test_a_failed_conversion_names_the_runtime_exit_and_output(
+    tmp_path, monkeypatch
+):
+    script = 'echo "no module named litert_torch"\nexit 3\n'
+    monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', script)))
+    with pytest.raises(
+        RuntimeError,
+        match=r'litert conversion failed '
+        r'\(exit 3\)(.|\n)*no module named litert_torch',
+    ):
+        run_converter({'runtime': 'litert'}, str(tmp_path))
+
+
+def job(tmp_path, precision, calib=None):
+    return ExportJob(
+        model=nn.Sequential(nn.Conv2d(3, 4, 1)).eval(),
+        shape=(8, 6),
+        batch=2,
+        precision=precision,
+        output=str(tmp_path / 'model.pte'),
+        work_dir=str(tmp_path),
+        calib=calib,
+    )
+
+
+def test_a_job_becomes_a_request_with_its_precision(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', REPORTS)))
+    calib = [np.random.rand(1, 3, 8, 6).astype(np.float32)] * 2
+    report = convert_in_venv(job(tmp_path, 'int8', calib), 'executorch')
+    assert report == {'ops': {'CONV_2D': 1}, 'precision': 'int8'}
+    with open(tmp_path / 'convert_request.json') as f:
+        request = json.load(f)
+    assert request['runtime'] == 'executorch'
+    assert request['precision'] == 'int8'
+    assert request['output'] == str(tmp_path / 'model.pte')
+    assert os.path.isfile(request['program'])
+    assert np.load(request['images']).shape == (2, 3, 8, 6)
+
+
+def test_int8_without_calibration_images_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', REPORTS)))
+    with pytest.raises(ValueError, match='executorch int8 needs calibration'):
+        convert_in_venv(job(tmp_path, 'int8'), 'executorch')

@@ -1,0 +1,124 @@
+"""ncnn's int8 quantization (deploy/exporters/ncnn_int8.py) on the
+hand-written conv model of tests/test_deploy/ncnn_conv.py: what it writes
+in the .param and the .bin, the calibration ranges, what it refuses."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from litehrnet_mm.deploy.artifact import write_metadata
+from litehrnet_mm.deploy.exporters.ncnn_int8 import (
+    TAG_FP16,
+    TAG_INT8,
+    _read_weights,
+    calibration_ranges,
+    quantize_ncnn,
+    read_param,
+)
+from litehrnet_mm.deploy.runtimes.ncnn import NcnnRuntime
+from litehrnet_mm.errors import LiteHRNetError
+from tests.test_deploy.ncnn_conv import (
+    OUT_CHANNELS,
+    conv_relu,
+    write_conv_model,
+)
+
+
+def quantized(tmp_path, ranges):
+    param, weight, bias = write_conv_model(tmp_path)
+    out = str(tmp_path / 'int8.param')
+    counts = quantize_ncnn(
+        param,
+        param[: -len('.param')] + '.bin',
+        ranges,
+        out,
+        str(tmp_path / 'int8.bin'),
+    )
+    return counts, out, weight, bias
+
+
+def test_the_conv_gets_int8_weights_per_channel_and_its_input_scale(
+    tmp_path,
+):
+    counts, param, weight, bias = quantized(tmp_path, {'in0': 2.0})
+    assert counts == {'Convolution': 1}
+    _, layers = read_param(param)
+    conv = next(ly for ly in layers if ly.type == 'Convolution')
+    assert conv.params[8] == '1'
+    assert [ly.type for ly in layers] == ['Input', 'Convolution', 'ReLU']
+    with open(tmp_path / 'int8.bin', 'rb') as f:
+        buf = f.read()
+    assert struct.unpack_from('<I', buf)[0] == TAG_INT8
+    n = weight.size
+    q = np.frombuffer(buf, np.int8, n, 4).reshape(OUT_CHANNELS, -1)
+    pos = 4 + n + (-n % 4)
+    stored_bias = np.frombuffer(buf, np.float32, OUT_CHANNELS, pos)
+    w_scales = np.frombuffer(buf, np.float32, OUT_CHANNELS, pos + 4 * 4)
+    x_scale = np.frombuffer(buf, np.float32, 1, pos + 8 * 4)[0]
+    assert len(buf) == pos + 9 * 4
+    assert np.array_equal(stored_bias, bias)
+    per = weight.reshape(OUT_CHANNELS, -1)
+    assert np.allclose(w_scales, 127 / np.abs(per).max(axis=1))
+    # The largest weight of each output channel is +-127.
+    assert np.array_equal(np.abs(q).max(axis=1), [127] * OUT_CHANNELS)
+    assert np.abs(q / w_scales[:, None] - per).max() <= (
+        0.5 / w_scales.min() + 1e-6
+    )
+    assert x_scale == np.float32(127 / 2.0)
+
+
+def test_a_conv_without_a_range_stays_fp32(tmp_path):
+    counts, param, _, _ = quantized(tmp_path, {})
+    assert counts == {}
+    assert 8 not in read_param(param)[1][1].params
+    with open(tmp_path / 'conv.bin', 'rb') as a:
+        with open(tmp_path / 'int8.bin', 'rb') as b:
+            assert a.read() == b.read()
+
+
+def test_the_ranges_are_the_largest_input_magnitudes(tmp_path):
+    param, weight, bias = write_conv_model(tmp_path)
+    runtime = NcnnRuntime(param, threads=1)
+    images = [np.full((1, 3, 6, 5), v, np.float32) for v in (0.5, -3.0)]
+    images[0][0, 1, 2, 3] = 1.5
+    assert calibration_ranges(runtime, images, param) == {'in0': 3.0}
+
+
+def test_the_int8_model_runs_in_ncnn(tmp_path):
+    # Only that the files are read as written (scales, layout): one conv's
+    # int8 rounding stays within a few percent of its output scale.
+    image = np.random.default_rng(3).uniform(-1, 1, (3, 6, 5))
+    image = image.astype(np.float32)
+    _, param, weight, bias = quantized(
+        tmp_path, {'in0': float(np.abs(image).max())}
+    )
+    write_metadata(param, {'input_shape': [1, 3, 6, 5]})
+    (got,) = NcnnRuntime(param, threads=1, precision='int8')(image[None])
+    expected = conv_relu(image, weight, bias)
+    assert np.abs(got[0] - expected).max() < 0.05 * np.abs(expected).max()
+
+
+def test_what_it_cannot_read_is_named(tmp_path):
+    param, _, _ = write_conv_model(tmp_path)
+    weights = param[: -len('.param')] + '.bin'
+    with open(weights, 'ab') as f:
+        f.write(b'\0' * 8)
+    with pytest.raises(LiteHRNetError, match='do not match the layers'):
+        quantize_ncnn(param, weights, {}, param + '.q', weights + '.q')
+    with open(param, 'a') as f:
+        f.write('Unknown u 1 1 out0 out1\n')
+    with pytest.raises(LiteHRNetError, match='type Unknown is not known'):
+        quantize_ncnn(param, weights, {}, param + '.q', weights + '.q')
+    blob = struct.pack('<I', 0x12345678) + b'\0' * 8
+    with pytest.raises(LiteHRNetError, match='tag 0x12345678'):
+        _read_weights(blob, 0, 2)
+
+
+def test_fp16_weights_are_read_as_float32():
+    values = np.array([0.5, -2.0, 3.25], np.float16)
+    blob = struct.pack('<I', TAG_FP16) + values.tobytes() + b'\0\0'
+    data, end = _read_weights(blob, 0, 3)
+    assert data.dtype == np.float32 and np.array_equal(data, values)
+    # Padded to 4 bytes.
+    assert end == 4 + 8

@@ -1,0 +1,61 @@
+"""What inference needs, read from a config at export time
+(deploy/metadata.py): the task, the normalisation, and the keypoints and
+skeleton or the classes and palette, of the demo configs and of configs
+without a dataset."""
+
+import json
+
+import pytest
+from mmengine.config import Config
+
+from litehrnet_mm.data.synthetic_seg import CLASSES, PALETTE
+from litehrnet_mm.deploy.metadata import config_metadata
+from tests.conftest import POSE_DEMO, SEG_DEMO
+
+pytest.importorskip('mmpose')
+pytest.importorskip('mmseg')
+
+IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
+
+
+def without_dataset(cfg):
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg.pop(loader, None)
+    return cfg
+
+
+def test_a_pose_config_gives_its_keypoints_and_skeleton():
+    meta = config_metadata(Config.fromfile(str(POSE_DEMO)))
+    assert meta['task'] == 'pose'
+    assert {k: meta[k] for k in ('mean', 'std')} == IMAGENET
+    assert meta['bgr_to_rgb'] is True
+    # COCO's 17 keypoints (the demo's dataset class) and 19 links.
+    assert len(meta['keypoints']) == 17
+    assert meta['keypoints'][:3] == ['nose', 'left_eye', 'right_eye']
+    assert len(meta['skeleton']) == len(meta['link_colors']) == 19
+    assert [15, 13] in meta['skeleton']
+    assert len(meta['keypoint_colors']) == 17
+    # Stored as JSON beside the artifact.
+    assert json.loads(json.dumps(meta)) == meta
+
+
+def test_a_seg_config_gives_its_classes_and_palette():
+    meta = config_metadata(Config.fromfile(str(SEG_DEMO)))
+    assert meta['task'] == 'seg'
+    assert {k: meta[k] for k in ('mean', 'std')} == IMAGENET
+    # The demo's synthetic classes, from the config's metainfo.
+    assert meta['classes'] == list(CLASSES)
+    assert meta['palette'] == [list(c) for c in PALETTE]
+    assert json.loads(json.dumps(meta)) == meta
+
+
+def test_without_a_dataset_keypoints_and_classes_go_by_number():
+    pose = config_metadata(without_dataset(Config.fromfile(str(POSE_DEMO))))
+    assert pose['keypoints'] == [str(i) for i in range(17)]
+    assert pose['skeleton'] == [] and pose['link_colors'] == []
+    seg_cfg = without_dataset(Config.fromfile(str(SEG_DEMO)))
+    seg = config_metadata(seg_cfg)
+    assert seg['classes'] == [str(i) for i in range(6)]
+    # A palette of its own, the same at every export.
+    assert len(seg['palette']) == 6
+    assert config_metadata(seg_cfg)['palette'] == seg['palette']

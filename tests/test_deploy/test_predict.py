@@ -1,0 +1,199 @@
+"""Pictures from an exported model (deploy/predict.py): inputs prepared as
+the model was trained on them, heatmaps and logits decoded back onto the
+picture, results drawn, the predictor picked by the task, inputs listed.
+
+A stand-in runtime returns outputs of known form, so that what the
+predictors compute is checked exactly (the tool end to end on exported
+models: test_infer_tool.py)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from litehrnet_mm.deploy.predict import (
+    PosePredictor,
+    SegPredictor,
+    list_images,
+    load_inputs,
+    make_predictor,
+    read_image,
+)
+from litehrnet_mm.visualization.seg_panels import colour_labels
+
+NORM = dict(mean=[10.0, 20.0, 30.0], std=[2.0, 4.0, 5.0], bgr_to_rgb=True)
+POSE_META = dict(
+    NORM,
+    task='pose',
+    input_shape=[2, 3, 64, 48],
+    keypoints=['a', 'b'],
+    skeleton=[[0, 1]],
+    keypoint_colors=[[255, 0, 0], [0, 255, 0]],
+    link_colors=[[0, 0, 255]],
+)
+SEG_META = dict(
+    NORM,
+    task='seg',
+    input_shape=[1, 3, 32, 32],
+    classes=['sky', 'road', 'car'],
+    palette=[[0, 0, 0], [200, 0, 0], [0, 0, 200]],
+)
+
+
+class StandIn:
+    """A runtime of a given input shape that returns ``outputs(batch)``
+    and keeps the batches it was given."""
+
+    file = 'stand-in'
+
+    def __init__(self, shape, outputs):
+        self.input_shape = tuple(shape)
+        self.outputs = outputs
+        self.batches = []
+
+    def __call__(self, images):
+        self.batches.append(images.copy())
+        return [self.outputs(images)]
+
+
+def peaks(batch):
+    """Heatmaps (N, 2, 16, 12): keypoint 0 peaks at cell (x 3, y 5) with a
+    higher right neighbour, keypoint 1 at (x 11, y 0), on the border."""
+    heatmaps = np.zeros((len(batch), 2, 16, 12), np.float32)
+    heatmaps[:, 0, 5, 3] = 0.9
+    heatmaps[:, 0, 5, 4] = 0.5
+    heatmaps[:, 1, 0, 11] = 0.2
+    return heatmaps
+
+
+def test_pose_heatmaps_decode_to_picture_pixels_in_batches():
+    runtime = StandIn(POSE_META['input_shape'], peaks)
+    predictor = make_predictor(POSE_META, runtime)
+    assert isinstance(predictor, PosePredictor) and predictor.batch == 2
+    # A picture of the input's aspect ratio: the box is the picture, and a
+    # heatmap cell is 8 picture pixels (4 input pixels, twice as large).
+    pictures = [np.zeros((128, 96, 3), np.uint8)] * 3
+    results = predictor(pictures)
+    assert [len(b) for b in runtime.batches] == [2, 2]
+    # The last batch is padded with zeros.
+    assert not runtime.batches[1][1].any()
+    assert len(results) == 3
+    for result in results:
+        # A quarter cell towards the higher neighbour; none on a border.
+        assert np.allclose(result['keypoints'], [[8 * 3.25, 8 * 5], [88, 0]])
+        assert np.allclose(result['scores'], [0.9, 0.2])
+
+
+def test_pose_inputs_are_normalised_rgb_and_keep_the_aspect_ratio():
+    predictor = PosePredictor(POSE_META)
+    # A picture twice as wide as the input's ratio: heightened, centred.
+    picture = np.zeros((60, 90, 3), np.uint8)
+    picture[:] = (40, 60, 80)  # BGR
+    x, (center, box) = predictor.prepare(picture)
+    assert x.shape == (3, 64, 48) and x.dtype == np.float32
+    assert np.allclose(center, [45, 30]) and np.allclose(box, [90, 120])
+    # The picture's rows, RGB, normalised; above and below it black.
+    rgb = (np.array([80, 60, 40]) - NORM['mean']) / NORM['std']
+    assert np.allclose(x[:, 32, 24], rgb)
+    black = -np.array(NORM['mean']) / NORM['std']
+    assert np.allclose(x[:, 2, 24], black)
+
+
+def test_pose_draws_only_the_keypoints_that_score(tmp_path):
+    predictor = PosePredictor(POSE_META)
+    picture = np.zeros((100, 100, 3), np.uint8)
+    result = dict(
+        keypoints=np.array([[20.0, 30.0], [70.0, 80.0]]),
+        scores=np.array([0.9, 0.1]),
+    )
+    drawn = predictor.draw(picture, result, threshold=0.3)
+    assert not picture.any()
+    # Keypoint 0 in its colour (RGB in the metadata, BGR in the picture),
+    # keypoint 1 and the link to it not drawn.
+    assert list(drawn[30, 20]) == [0, 0, 255]
+    assert not drawn[80, 70].any() and not drawn[55, 45].any()
+    both = predictor.draw(picture, result, threshold=0.05)
+    assert list(both[80, 70]) == [0, 255, 0]
+    assert list(both[55, 45]) == [255, 0, 0]
+
+
+def halves(batch):
+    """Logits (N, 3, 8, 8): class 2 on the left half, class 1 on the
+    right."""
+    logits = np.zeros((len(batch), 3, 8, 8), np.float32)
+    logits[:, 2, :, :4] = 5
+    logits[:, 1, :, 4:] = 5
+    return logits
+
+
+def test_seg_logits_decode_to_a_mask_at_the_picture_size():
+    predictor = make_predictor(SEG_META, StandIn([1, 3, 32, 32], halves))
+    assert isinstance(predictor, SegPredictor)
+    picture = np.full((50, 70, 3), 100, np.uint8)
+    (result,) = predictor([picture])
+    mask = result['mask']
+    assert mask.shape == (50, 70) and mask.dtype == np.uint8
+    assert (mask[:, :30] == 2).all() and (mask[:, 40:] == 1).all()
+    drawn = predictor.draw(picture, result)
+    blended = cv2.addWeighted(
+        picture, 0.5, colour_labels(mask, SEG_META['palette']), 0.5, 0
+    )
+    # The mask blended over the picture; a legend of the two classes at the
+    # top left.
+    assert np.array_equal(drawn[30:, 30:], blended[30:, 30:])
+    assert not np.array_equal(drawn[:30, :30], blended[:30, :30])
+
+
+def test_seg_inputs_are_resized_and_normalised():
+    predictor = SegPredictor(SEG_META)
+    picture = np.zeros((50, 70, 3), np.uint8)
+    picture[:] = (40, 60, 80)
+    x, context = predictor.prepare(picture)
+    assert x.shape == (3, 32, 32) and context is None
+    rgb = (np.array([80, 60, 40]) - NORM['mean']) / NORM['std']
+    assert np.allclose(x, rgb[:, None, None])
+
+
+def test_a_task_without_its_predictor_is_refused():
+    with pytest.raises(ValueError, match=r"stand-in carries no .*task 'x'"):
+        make_predictor(dict(SEG_META, task='x'), StandIn([1, 3, 8, 8], None))
+
+
+def test_load_inputs_prepares_the_first_images_of_a_folder(tmp_path):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f'{i}.png'), np.full((40, 30, 3), i))
+    (tmp_path / 'notes.txt').write_text('not an image')
+    inputs = load_inputs(str(tmp_path), SEG_META, count=2)
+    assert len(inputs) == 2
+    assert all(x.shape == (1, 3, 32, 32) for x in inputs)
+    assert inputs[0].dtype == np.float32
+    expected = SegPredictor(SEG_META).prepare(
+        read_image(str(tmp_path / '1.png'))
+    )[0]
+    assert np.array_equal(inputs[1][0], expected)
+    assert list_images(str(tmp_path / '2.png')) == [str(tmp_path / '2.png')]
+
+
+def test_bad_inputs_get_one_clear_error(tmp_path):
+    from litehrnet_mm.deploy.predict import list_images, read_image
+
+    with pytest.raises(FileNotFoundError, match='expected an image file'):
+        list_images(str(tmp_path / 'missing'))
+    with pytest.raises(FileNotFoundError, match='a folder without images'):
+        list_images(str(tmp_path))
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not a picture')
+    with pytest.raises(ValueError, match='not an image OpenCV can read'):
+        read_image(str(bad))
+
+
+def test_a_model_without_metadata_is_refused(tmp_path):
+    from litehrnet_mm.analysis.models import build_preset
+    from litehrnet_mm.deploy.artifact import read_metadata
+    from litehrnet_mm.deploy.onnx import export_onnx
+    from litehrnet_mm.deploy.predict import make_predictor
+    from litehrnet_mm.deploy.runtimes import load_runtime
+
+    file = str(tmp_path / 'bare.onnx')
+    export_onnx(build_preset('18'), (64, 48), file, check=False)
+    with pytest.raises(ValueError, match='carries no litehrnet_mm metadata'):
+        make_predictor(read_metadata(file), load_runtime(file))
