@@ -268,8 +268,9 @@ def test_matching_checkpoint_still_loads(tmp_path):
     path = save(source, tmp_path / 'same.pth')
     target = Wrapper('18')
     load_checkpoint(target, path, strict=True)
+    loaded = target.state_dict()
     for name, value in source.state_dict().items():
-        assert torch.equal(target.state_dict()[name], value)
+        assert torch.equal(loaded[name], value)
 
 
 # Import changes nothing for other checkpoints ------------------------------

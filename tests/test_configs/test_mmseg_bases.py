@@ -85,10 +85,9 @@ def test_ocrnet_hr18_base_builds_and_trains(tmp_path, pretrained):
     assert len(notices) == (0 if source is None else 1)
     model.init_weights()
     if source is not None:
+        loaded = model.backbone.state_dict()
         for name, value in source.state_dict().items():
-            torch.testing.assert_close(
-                model.backbone.state_dict()[name], value, msg=name
-            )
+            torch.testing.assert_close(loaded[name], value, msg=name)
     optim_wrapper = build_optim_wrapper(
         model, dict(optimizer=dict(type='AdamW', lr=1e-3))
     )

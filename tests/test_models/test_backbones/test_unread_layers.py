@@ -144,8 +144,9 @@ def test_through_mmengine_with_a_note(tmp_path):
     (note,) = [n for n in notes if 'does not build' in n]
     assert str(path) in note
     assert "under 'backbone.'" in note and 'out_indices=(3,)' in note
+    expected = source.state_dict()
     for name, value in model.state_dict().items():
-        assert torch.equal(value, source.state_dict()[name]), name
+        assert torch.equal(value, expected[name]), name
 
 
 class _Keep(__import__('logging').Handler):
