@@ -49,9 +49,18 @@ class ExportJob:
 
     def onnx(self) -> str:
         """The model as a static fp32 ONNX graph in ``work_dir`` (written
-        once); the starting point of the ONNX-based exporters."""
+        once); the starting point of the ONNX-based exporters.
+
+        The BatchNorms that the ONNX exporter leaves in the graph (those
+        after a head's transposed convs; the backbone's are folded by its
+        deploy form) are folded into their convs first, in place: every
+        ONNX-based runtime gets the same graph.
+        """
         if self._onnx is None:
+            from ..fold import fold_norms_
             from ..onnx import write_onnx
+
+            fold_norms_(self.model)
 
             self._onnx = write_onnx(
                 self.model,

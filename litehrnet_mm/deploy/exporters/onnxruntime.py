@@ -5,15 +5,11 @@ channel, Lite-HRNet's choice of convs kept in fp32, see
 
 import shutil
 
-from ..fold import fold_norms_
 from .base import ExportJob, register_exporter
 
 
 @register_exporter('onnxruntime', ('fp32', 'int8'))
 def export_onnxruntime(job: ExportJob) -> dict:
-    # The head's BatchNorms (a heatmap head's deconv layers) are not folded
-    # by the ONNX exporter; the backbone's already are.
-    fold_norms_(job.model)
     if job.precision == 'int8':
         from ..quantize import quantize_onnxruntime
 

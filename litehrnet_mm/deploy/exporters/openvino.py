@@ -18,7 +18,6 @@ passes on:
 
 import os
 
-from ..fold import fold_norms_
 from .base import ExportJob, register_exporter
 
 #: Our precision -> OpenVINO's inference precision hint.
@@ -29,9 +28,6 @@ HINTS = {'fp32': 'f32', 'bf16': 'bf16', 'int8': 'f32'}
 def export_openvino(job: ExportJob) -> dict:
     import openvino as ov
 
-    # The head's BatchNorms (a heatmap head's deconv layers) are not folded
-    # by the ONNX exporter; the backbone's already are.
-    fold_norms_(job.model)
     if job.precision == 'int8':
         from ..quantize import quantize_openvino
 

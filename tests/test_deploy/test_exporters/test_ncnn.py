@@ -61,3 +61,19 @@ def test_int8_quantizes_every_conv(tmp_path):
     }
     (got,) = load_runtime(result.path, threads=1)(images(1))
     assert got.shape == (1, 5, 16, 12) and np.isfinite(got).all()
+
+
+def test_a_head_with_batchnorms_after_its_deconv_exports(tmp_path):
+    """A heatmap head's deconv + BN (the pose demo's), which the ONNX
+    export leaves unfolded: the job's graph folds it, pnnx converts it,
+    and ncnn computes the model's function."""
+    from litehrnet_mm.deploy.exporters.ncnn import export_ncnn
+    from tests.test_deploy.test_exporters.jobs import images as job_images
+    from tests.test_deploy.test_exporters.jobs import job
+
+    made, reference = job(tmp_path, 'fp32', '.param')
+    export_ncnn(made)
+    x = job_images()
+    (got,) = load_runtime(made.output, 'ncnn', threads=1)(x.numpy())
+    expected = reference(x).detach().numpy()
+    assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
