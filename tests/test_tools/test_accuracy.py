@@ -35,19 +35,22 @@ def test_table_judges_each_precision_against_pytorch(tmp_path):
     fp32 = artifact(tmp_path, 'a_fp32.xml', 2e-5)
     near = artifact(tmp_path, 'a_int8.xml', 0.1)
     far = artifact(tmp_path, 'b_int8.onnx', 0.4)
+    bf16 = artifact(tmp_path, 'a_bf16.xml', 2e-5)
     exports = [
         ('openvino', 'fp32', fp32, 1.0),
         ('openvino', 'int8', near, 1.0),
         ('onnxruntime', 'int8', far, 1.0),
         ('ncnn', 'fp16', None, 1.0),
+        ('openvino', 'bf16', bf16, 1.0),
     ]
     metrics = {
         'PyTorch': {'coco/AP': 0.74},
         fp32: {'coco/AP': 0.74},
         near: {'coco/AP': 0.731},
         far: {'coco/AP': 0.72},
+        bf16: {'coco/AP': 0.74},
     }
-    rows = tool.table(exports, metrics, 'coco/AP', 0.01)
+    rows = tool.table(exports, metrics, 'coco/AP', 0.01, {bf16: 'f32'})
     cells = [row.strip('| ').split(' | ') for row in rows[2:]]
     assert cells[0][:3] == ['PyTorch', 'fp32', '0.7400']
     assert cells[1] == ['openvino', 'fp32', '0.7400', '+0.0000', '1.0e-05']
@@ -55,6 +58,9 @@ def test_table_judges_each_precision_against_pytorch(tmp_path):
     assert cells[3][-1] == 'no' and cells[3][4] == '2.0e-01'
     assert cells[4][:3] == ['ncnn', 'fp16', 'export failed']
     assert cells[4][-1] == 'no'
+    # A bf16 artifact that this CPU ran in f32 measured f32: it does not
+    # ship on that figure.
+    assert cells[5][-1] == 'not measured: ran in f32 here'
 
 
 def test_bad_arguments_get_one_clear_error(tmp_path, capsys):

@@ -115,10 +115,29 @@ def export_all(args, config: str, out_dir: str) -> list:
     return done
 
 
-def table(exports, metrics, key, bound) -> list:
+def runs_otherwise(path: str):
+    """The precision the runtime actually runs ``path`` in, where that is
+    not the one asked for (OpenVINO compiles a bf16 hint as f32 on a CPU
+    without bf16), else None."""
+    import warnings
+
+    from litehrnet_mm.deploy.runtimes import load_runtime
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the runtime's own note of it
+        runtime = load_runtime(path, threads=1)
+    asked = getattr(runtime, 'inference_precision', None)
+    compiled = getattr(runtime, 'compiled_precision', None)
+    return compiled if asked and compiled and asked != compiled else None
+
+
+def table(exports, metrics, key, bound, otherwise=None) -> list:
     """Markdown rows: each artifact's metric, its change against PyTorch
-    and whether it ships."""
+    and whether it ships (``otherwise``: path -> the precision it ran in
+    instead of its own: not measured, so it does not ship)."""
     from litehrnet_mm.deploy.artifact import read_metadata
+
+    otherwise = otherwise or {}
 
     base = metrics['PyTorch'][key]
     lines = [
@@ -138,7 +157,9 @@ def table(exports, metrics, key, bound) -> list:
         change = value - base
         relative = meta['max_abs_diff'] / max(1.0, meta['output_scale'])
         ships = ''
-        if precision != 'fp32':
+        if path in otherwise:
+            ships = f'not measured: ran in {otherwise[path]} here'
+        elif precision != 'fp32':
             ships = 'yes' if -change <= bound else 'no'
         lines.append(
             f'| {runtime} | {precision} | {value:.4f} | {change:+.4f} | '
@@ -176,7 +197,9 @@ def main(argv=None):
             f'accuracy: no {key!r} in the metrics of {missing[0]}: '
             f'{sorted(metrics[missing[0]])}'
         )
-    lines = table(exports, metrics, key, bound)
+    otherwise = {p: runs_otherwise(p) for p in artifacts}
+    otherwise = {p: ran for p, ran in otherwise.items() if ran}
+    lines = table(exports, metrics, key, bound, otherwise)
     lines.append(
         f'\n(a reduced precision ships when it loses at most {bound} {key} '
         'against PyTorch fp32)'

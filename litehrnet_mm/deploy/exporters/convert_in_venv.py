@@ -120,7 +120,7 @@ def _static_int8(file, example, images):
     """Rewrite ``file`` quantized to int8, calibrated on ``images`` in
     batches of the model's static size."""
     from ai_edge_litert.interpreter import Interpreter
-    from ai_edge_quantizer import quantizer, recipe
+    from ai_edge_quantizer import qtyping, quantizer, recipe
 
     signatures = Interpreter(model_path=file).get_signature_list()
     key = next(iter(signatures))
@@ -135,6 +135,15 @@ def _static_int8(file, example, images):
             f'int8 calibration: {len(images)} images for a batch of {batch}'
         )
     q = quantizer.Quantizer(file, recipe.static_wi8_ai8())
+    # Transposed convs (a heatmap head's deconv layers) stay float:
+    # ai-edge-quantizer's per-channel int8 of them is refused by LiteRT
+    # ("num_scales must be 1 ... but got <channels>"), and per-tensor
+    # weights fail on their bias ("Failed to quantize bias tensor").
+    q.update_quantization_recipe(
+        regex='.*',
+        operation_name=qtyping.TFLOperationName.CONV_2D_TRANSPOSE,
+        algorithm_key=quantizer.AlgorithmName.NO_QUANTIZE,
+    )
     q.quantize(q.calibrate({key: samples})).export_model(file, overwrite=True)
 
 

@@ -6,6 +6,7 @@ artifact says which one it was made for (``inference_precision`` in its
 ``runtime_options``) and an fp32 one runs in f32.
 """
 
+import warnings
 from typing import List
 
 import numpy as np
@@ -38,6 +39,23 @@ class OpenVINORuntime(Runtime):
         self.compiled = ov.Core().compile_model(file, 'CPU', config)
         self.request = self.compiled.create_infer_request()
         self._outputs = list(self.compiled.outputs)
+        if self.compiled_precision != inference_precision:
+            # A CPU without bf16 (no AVX512_BF16 or AMX) compiles a bf16
+            # hint as f32: say so, or a bf16 figure would be an f32 one.
+            warnings.warn(
+                f'openvino: {file} asks for {inference_precision}; this '
+                f'CPU runs it in {self.compiled_precision}',
+                stacklevel=2,
+            )
+
+    @property
+    def compiled_precision(self) -> str:
+        """The inference precision OpenVINO compiled the model for (e.g.
+        ``'f32'`` where the CPU has no bf16, whatever the hint)."""
+        hint = self.compiled.get_property('INFERENCE_PRECISION_HINT')
+        # An openvino.Type (its name 'f32', 'bf16'), or a string.
+        name = getattr(hint, 'get_type_name', None)
+        return name() if name else str(hint)
 
     @property
     def input_shape(self) -> tuple:

@@ -2,6 +2,8 @@
 .bin) with f32 weights whatever the precision, and the inference precision
 hint that the runtime is to compute in. (int8: test_quantize.py.)"""
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -65,12 +67,25 @@ def test_bf16_artifact_names_its_precision_and_the_runtime_uses_it(tmp_path):
     meta = read_metadata(result.path)
     assert meta['precision'] == 'bf16'
     assert meta['runtime_options'] == {'inference_precision': 'bf16'}
-    runtime = load_runtime(result.path, threads=1)
-    assert runtime.inference_precision == 'bf16'
-    # OpenVINO computes in bf16 where the CPU has it, else in f32.
+    # OpenVINO computes in bf16 where the CPU has it, else in f32, and
+    # the runtime says so.
     capable = 'BF16' in ov.Core().get_property(
         'CPU', 'OPTIMIZATION_CAPABILITIES'
     )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        runtime = load_runtime(result.path, threads=1)
+    assert runtime.inference_precision == 'bf16'
     got = runtime.compiled.get_property('INFERENCE_PRECISION_HINT')
     assert str(got) == str(ov.Type.bf16 if capable else ov.Type.f32)
+    assert runtime.compiled_precision == ('bf16' if capable else 'f32')
+    notes = [str(w.message) for w in caught]
+    notes = [n for n in notes if 'this CPU runs' in n]
+    assert notes == (
+        []
+        if capable
+        else [
+            f'openvino: {result.path} asks for bf16; this CPU runs it in f32'
+        ]
+    )
     check_outputs(runtime, model)

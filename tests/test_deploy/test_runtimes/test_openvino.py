@@ -14,3 +14,4 @@ def test_a_plain_onnx_file_runs_on_openvino_in_f32(tmp_path):
     assert compiled.inference_precision == 'f32'
     hint = compiled.compiled.get_property('INFERENCE_PRECISION_HINT')
     assert hint == ov.Type.f32
+    assert compiled.compiled_precision == 'f32'
