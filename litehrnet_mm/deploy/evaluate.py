@@ -24,11 +24,21 @@ __all__ = [
     'artifact_in_host',
     'evaluate_artifacts',
     'host_parts',
+    'ships',
 ]
 
 #: What "no worse" means for shipping a reduced precision: the metric key
 #: of each host and the most it may lose against fp32.
 BOUNDS = {'mmpose': ('coco/AP', 0.01), 'mmseg': ('mIoU', 1.0)}
+
+
+def ships(precision: str, change: float, bound: float) -> str:
+    """The verdict on a precision that changed the metric by ``change``:
+    ``''`` for fp32 (the reference), else ``'yes'`` when it loses at most
+    ``bound``, ``'no'`` when it loses more."""
+    if precision == 'fp32':
+        return ''
+    return 'yes' if -change <= bound else 'no'
 
 
 class RuntimeModel(nn.Module):

@@ -10,7 +10,11 @@ import pytest
 import torch
 import torch.nn as nn
 
-from litehrnet_mm.deploy.evaluate import RuntimeModel, artifact_in_host
+from litehrnet_mm.deploy.evaluate import (
+    RuntimeModel,
+    artifact_in_host,
+    ships,
+)
 from tests.conftest import REPO
 
 SEG_DEMO = 'fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py'
@@ -47,6 +51,13 @@ class Host(nn.Module):
 
     def predict(self, x):
         return self.head.predict(self.backbone(x))
+
+
+def test_a_precision_ships_when_it_loses_at_most_the_bound():
+    assert ships('fp32', -5.0, 1.0) == ''  # the reference is not judged
+    assert ships('int8', -0.01, 0.01) == 'yes'
+    assert ships('fp16', +0.3, 0.01) == 'yes'
+    assert ships('int8', -0.0101, 0.01) == 'no'
 
 
 def test_runtime_model_pads_and_splits_batches():

@@ -26,7 +26,7 @@ from mmengine.config import Config, DictAction
 
 from litehrnet_mm.analysis.grid import SUFFIXES
 from litehrnet_mm.analysis.models import scope_of
-from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts
+from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts, ships
 from litehrnet_mm.deploy.export import check_pair
 from litehrnet_mm.deploy.exporters import PRECISIONS
 
@@ -156,14 +156,12 @@ def table(exports, metrics, key, bound, otherwise=None) -> list:
         value = metrics[path][key]
         change = value - base
         relative = meta['max_abs_diff'] / max(1.0, meta['output_scale'])
-        ships = ''
+        verdict = ships(precision, change, bound)
         if path in otherwise:
-            ships = f'not measured: ran in {otherwise[path]} here'
-        elif precision != 'fp32':
-            ships = 'yes' if -change <= bound else 'no'
+            verdict = f'not measured: ran in {otherwise[path]} here'
         lines.append(
             f'| {runtime} | {precision} | {value:.4f} | {change:+.4f} | '
-            f'{relative:.1e} | {ships} |'
+            f'{relative:.1e} | {verdict} |'
         )
     return lines
 

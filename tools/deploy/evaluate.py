@@ -23,7 +23,7 @@ from mmengine.config import Config, DictAction
 
 from litehrnet_mm.analysis.models import scope_of
 from litehrnet_mm.deploy.artifact import read_metadata
-from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts
+from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts, ships
 
 
 def table(metrics, key, bound, precisions):
@@ -41,12 +41,10 @@ def table(metrics, key, bound, precisions):
         meta = read_metadata(name) if name != 'PyTorch' else {}
         precision = precisions.get(name, 'fp32')
         change = m[key] - base
-        ships = ''
-        if precision != 'fp32':
-            ships = 'yes' if -change <= bound else 'no'
         lines.append(
             f'| {os.path.basename(name)} | {meta.get("runtime", "PyTorch")} '
-            f'| {precision} | {m[key]:.4f} | {change:+.4f} | {ships} |'
+            f'| {precision} | {m[key]:.4f} | {change:+.4f} | '
+            f'{ships(precision, change, bound)} |'
         )
     return lines
 
