@@ -9,6 +9,28 @@ from mmcv.cnn import ConvModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
+def _bias_of(conv: nn.Module) -> torch.Tensor:
+    """The conv's bias, zeros when it has none."""
+    if conv.bias is not None:
+        return conv.bias.detach()
+    return conv.weight.detach().new_zeros(conv.out_channels)
+
+
+def _fold_bn(
+    bias: torch.Tensor, bn: _BatchNorm
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(gain, bias)`` per output channel such that ``bn(y + b) = gain *
+    y + bias`` for a conv output ``y`` without its bias ``b`` (``bias``
+    given), with ``bn``'s running statistics."""
+    gain = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.affine:
+        gain = gain * bn.weight.detach()
+    bias = (bias - bn.running_mean) * gain
+    if bn.affine:
+        bias = bias + bn.bias.detach()
+    return gain, bias
+
+
 def fold_conv_bn(
     conv: nn.Conv2d, bn: Optional[_BatchNorm] = None, scale: float = 1.0
 ) -> nn.Conv2d:
@@ -20,23 +42,14 @@ def fold_conv_bn(
             'expected an nn.Conv2d (conv_cfg=None)'
         )
     weight = conv.weight.detach()
-    bias = (
-        conv.bias.detach()
-        if conv.bias is not None
-        else weight.new_zeros(conv.out_channels)
-    )
+    bias = _bias_of(conv)
     if bn is not None:
         if not isinstance(bn, _BatchNorm) or not bn.track_running_stats:
             raise TypeError(
                 f'switch_to_deploy: cannot fold {bn!r}; expected a '
                 'BatchNorm layer with running statistics'
             )
-        gain = torch.rsqrt(bn.running_var + bn.eps)
-        if bn.affine:
-            gain = gain * bn.weight.detach()
-        bias = (bias - bn.running_mean) * gain
-        if bn.affine:
-            bias = bias + bn.bias.detach()
+        gain, bias = _fold_bn(bias, bn)
         weight = weight * gain.reshape(-1, 1, 1, 1)
     folded = nn.Conv2d(
         conv.in_channels,
@@ -180,17 +193,7 @@ def fold_transposed_conv_bn(
             'BatchNorm layer with running statistics'
         )
     weight = conv.weight.detach()
-    bias = (
-        conv.bias.detach()
-        if conv.bias is not None
-        else weight.new_zeros(conv.out_channels)
-    )
-    gain = torch.rsqrt(bn.running_var + bn.eps)
-    if bn.affine:
-        gain = gain * bn.weight.detach()
-    bias = (bias - bn.running_mean) * gain
-    if bn.affine:
-        bias = bias + bn.bias.detach()
+    gain, bias = _fold_bn(_bias_of(conv), bn)
     folded = copy.deepcopy(conv)
     if folded.bias is None:
         folded.bias = nn.Parameter(bias.clone())
