@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from litehrnet_mm import ArchError, ArchTypeError, LiteHRNet, LiteHRNetError
 from litehrnet_mm.models.backbones.arch import (
     ARCH_ZOO,
+    STAGE_KEYS,
     ArchSpec,
     StageSpec,
     StemSpec,
@@ -318,13 +319,7 @@ def corrupt(extra, key, how):
     extra=valid_extras(),
     key=st.sampled_from(
         [
-            'num_modules',
-            'num_branches',
-            'num_blocks',
-            'module_type',
-            'with_fuse',
-            'reduce_ratios',
-            'num_channels',
+            *STAGE_KEYS,
             'stem_channels',
             'out_channels',
             'expand_ratio',
