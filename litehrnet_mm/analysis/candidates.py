@@ -270,9 +270,11 @@ def export_artifact(
     :func:`litehrnet_mm.deploy.export.export` (deploy form, checked,
     metadata). The others (mmpose's port, the peers) have nothing to
     switch, which ``export`` refuses: they get the same registered
-    exporter on the model as it is, and the metadata that
-    ``load_runtime`` needs to run the artifact as that exporter meant.
-    The benchmark checks every artifact against the eager model itself.
+    exporter on the model as it is (int8: the quantizer's defaults over
+    the whole graph, as a user would apply it, not Lite-HRNet's design),
+    and the metadata that ``load_runtime`` needs to run the artifact as
+    that exporter meant. The benchmark checks every artifact against the
+    eager model itself.
     """
     from litehrnet_mm.deploy.artifact import write_metadata
     from litehrnet_mm.deploy.export import check_pair, export
@@ -288,7 +290,14 @@ def export_artifact(
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with tempfile.TemporaryDirectory() as work_dir:
         job = ExportJob(
-            model, tuple(shape), batch, precision, output, work_dir, calib
+            model,
+            tuple(shape),
+            batch,
+            precision,
+            output,
+            work_dir,
+            calib,
+            int8_design=False,
         )
         options = EXPORTERS[runtime](job) or {}
     write_metadata(

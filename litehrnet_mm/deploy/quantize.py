@@ -8,12 +8,16 @@ quantizes the dense convs and the precision-preserving ops between them,
 and keeps in fp32 the convs where int8 buys nothing and costs
 conversions (:func:`fp32_convs`):
 
-* the depthwise convs: OpenVINO's CPU plugin runs them in f32 whatever the
-  quantizer does (NNCF gives their inputs per-channel activation scales),
-  so a FakeQuantize before them only adds a quantize-dequantize and a
-  layout reorder: on Lite-HRNet-18 at 256x192 the runtime graph of NNCF's
-  default int8 holds 579 Reorder nodes, with the depthwise convs kept in
-  fp32 219;
+* the depthwise convs: on CPUs without VNNI, OpenVINO's CPU plugin runs
+  them in f32 whatever the quantizer does (NNCF gives their inputs
+  per-channel activation scales), so a FakeQuantize before them only adds
+  a quantize-dequantize and a layout reorder: on Lite-HRNet-18 at 256x192
+  the runtime graph of NNCF's default int8 holds 579 Reorder nodes, with
+  the depthwise convs kept in fp32 219. On CPUs with AVX-512 VNNI they do
+  run in int8 (``brgconv_avx512_dw_I8``), and keeping them in fp32 costs
+  236 reorders against NNCF's default 10: there the default was 3% faster
+  (16.1 against 16.6 ms, batch 1, 2 threads; f32 18.0), and neither
+  pays (the README's reduced-precision section);
 * the first conv (3 input channels): int8 kernels gain nothing on so few
   input channels and it quantizes the raw image;
 * the 1x1 convs of the cross-resolution and spatial weightings: they run

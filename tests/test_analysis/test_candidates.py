@@ -65,3 +65,34 @@ def test_seg_candidate_is_our_cityscapes_config():
     (seg,) = seg_candidates('18')
     (logits,) = _outputs(seg)
     assert logits.shape[:2] == (2, 19)
+
+
+def test_a_peer_gets_the_quantizers_defaults_not_our_design(tmp_path):
+    """Peers are quantized as a user would (every conv int8), not with
+    Lite-HRNet's choice of fp32 convs (depthwise, first, pooled)."""
+    import onnx
+
+    from litehrnet_mm.analysis.candidates import export_artifact
+
+    peer = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.Conv2d(8, 8, 3, padding=1, groups=8),
+        torch.nn.Conv2d(8, 4, 1),
+    ).eval()
+    calib = [benchmark_images(1, (32, 32), seed=i).numpy() for i in range(2)]
+    file = export_artifact(
+        peer,
+        'onnxruntime',
+        'int8',
+        (32, 32),
+        str(tmp_path / 'p.onnx'),
+        1,
+        calib,
+    )
+    graph = onnx.load(file).graph
+    produced_by = {o: n.op_type for n in graph.node for o in n.output}
+    convs = [n for n in graph.node if n.op_type == 'Conv']
+    assert len(convs) == 3
+    assert all(
+        produced_by.get(n.input[1]) == 'DequantizeLinear' for n in convs
+    )

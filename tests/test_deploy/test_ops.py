@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from litehrnet_mm.deploy.ops import pool_to, shuffle_cat
+from litehrnet_mm.deploy.ops import pool_to, shuffle_cat, shuffles_as_convs
 from litehrnet_mm.models.blocks.shuffle import channel_shuffle
 
 
@@ -65,3 +65,25 @@ def test_traced_shuffle_reads_no_shapes_and_keeps_the_batch_free():
     assert 'aten::size' not in _ops_of(shuffle_cat, a, b)
     a3, b3 = torch.randn(3, 4, 5, 3), torch.randn(3, 4, 5, 3)
     assert torch.equal(traced(a3, b3), shuffle_cat(a3, b3))
+
+
+@pytest.mark.parametrize('widths', [(4, 4), (2, 6)])
+def test_traced_as_a_permutation_conv_the_shuffle_is_the_same(widths):
+    a = torch.randn(2, widths[0], 5, 3)
+    b = torch.randn(2, widths[1], 5, 3)
+    with shuffles_as_convs():
+        ops = _ops_of(shuffle_cat, a, b)
+        traced = torch.jit.trace(shuffle_cat, (a, b))
+    assert 'aten::_convolution' in ops and 'aten::transpose' not in ops
+    assert 'aten::size' not in ops
+    # One input times 1 plus zeros: exactly the shuffle.
+    assert torch.equal(traced(a, b), shuffle_cat(a, b))
+    # Eager calls, and traces outside the context, keep the shuffle.
+    assert 'aten::transpose' in _ops_of(shuffle_cat, a, b)
+
+
+def test_shuffles_as_convs_ends_with_its_block_even_on_an_error():
+    a = torch.randn(1, 4, 5, 3)
+    with pytest.raises(RuntimeError), shuffles_as_convs():
+        raise RuntimeError('in the block')
+    assert 'aten::_convolution' not in _ops_of(shuffle_cat, a, a)

@@ -7,6 +7,7 @@ checks a request against that table, so a pair that does not exist gets
 one error listing those that do.
 """
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -35,6 +36,11 @@ class ExportJob:
         calib: int8 calibration images as the model sees them, each
             (1, 3, H, W) float32; None for the other precisions.
         dynamic_batch: Leave the batch axis free (ONNX-based runtimes).
+        int8_design: int8 with Lite-HRNet's design
+            (:mod:`litehrnet_mm.deploy.quantize`: which convs stay fp32);
+            False runs the quantizer over the whole graph with its
+            defaults, as a user would apply it to another model (the
+            benchmark's peers).
     """
 
     model: nn.Module
@@ -45,31 +51,45 @@ class ExportJob:
     work_dir: str
     calib: Optional[List[np.ndarray]] = None
     dynamic_batch: bool = False
-    _onnx: Optional[str] = field(default=None, repr=False)
+    int8_design: bool = True
+    _onnx: Dict[bool, str] = field(default_factory=dict, repr=False)
 
-    def onnx(self) -> str:
+    def onnx(self, shuffles_as_convs: bool = False) -> str:
         """The model as a static fp32 ONNX graph in ``work_dir`` (written
-        once); the starting point of the ONNX-based exporters.
+        once per form); the starting point of the ONNX-based exporters.
+        ``shuffles_as_convs`` traces the channel shuffles as permutation
+        convs (:func:`litehrnet_mm.deploy.ops.shuffles_as_convs`).
 
         The BatchNorms that the ONNX exporter leaves in the graph (those
         after a head's transposed convs; the backbone's are folded by its
         deploy form) are folded into their convs first, in place: every
         ONNX-based runtime gets the same graph.
         """
-        if self._onnx is None:
+        if shuffles_as_convs not in self._onnx:
             from ..fold import fold_norms_
             from ..onnx import write_onnx
+            from ..ops import shuffles_as_convs as as_convs
 
             fold_norms_(self.model)
-
-            self._onnx = write_onnx(
-                self.model,
-                self.shape,
-                os.path.join(self.work_dir, 'model.onnx'),
-                batch=self.batch,
-                dynamic_batch=self.dynamic_batch,
+            name = 'model_shuffle_convs' if shuffles_as_convs else 'model'
+            form = (
+                as_convs() if shuffles_as_convs else contextlib.nullcontext()
             )
-        return self._onnx
+            with form:
+                self._onnx[shuffles_as_convs] = write_onnx(
+                    self.model,
+                    self.shape,
+                    os.path.join(self.work_dir, name + '.onnx'),
+                    batch=self.batch,
+                    dynamic_batch=self.dynamic_batch,
+                )
+        return self._onnx[shuffles_as_convs]
+
+    @property
+    def keep_fp32(self) -> Optional[List[str]]:
+        """The quantizers' ``keep_fp32``: None (Lite-HRNet's design
+        picks the convs) or none kept (the quantizer's defaults)."""
+        return None if self.int8_design else []
 
 
 def register_exporter(

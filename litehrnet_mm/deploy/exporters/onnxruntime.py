@@ -14,7 +14,11 @@ def export_onnxruntime(job: ExportJob) -> dict:
         from ..quantize import quantize_onnxruntime
 
         quantize_onnxruntime(
-            job.onnx(), job.calib, job.output, batch=job.batch
+            job.onnx(),
+            job.calib,
+            job.output,
+            batch=job.batch,
+            keep_fp32=job.keep_fp32,
         )
     else:
         shutil.copyfile(job.onnx(), job.output)

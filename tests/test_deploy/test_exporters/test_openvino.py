@@ -89,3 +89,22 @@ def test_bf16_artifact_names_its_precision_and_the_runtime_uses_it(tmp_path):
         ]
     )
     check_outputs(runtime, model)
+
+
+def test_the_shuffles_run_as_permutation_convs_with_the_same_outputs(
+    tmp_path,
+):
+    """OpenVINO gets Lite-HRNet's channel shuffles as 1x1 permutation
+    convs (its ShuffleChannels was a third of the time), computing the
+    same function: export's own fp32 check passes at 1e-5."""
+    model = small_model()
+    path = str(tmp_path / 'f.xml')
+    result = export(model, 'openvino', 'fp32', SHAPE, path, atol=1e-5)
+    runtime = load_runtime(result.path, threads=1)
+    layers = {
+        op.get_rt_info()['layerType'].astype(str)
+        for op in runtime.compiled.get_runtime_model().get_ops()
+    }
+    assert 'ShuffleChannels' not in layers and 'Transpose' not in layers
+    assert 'Convolution' in layers
+    check_outputs(runtime, model)
