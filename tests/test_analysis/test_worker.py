@@ -110,8 +110,12 @@ def test_the_parent_checks_the_outputs_then_times_then_stops():
 
     worker = Worker(spec(path='deployed'), expected)
     assert worker.name == f'{OURS.label} | deployed'
-    assert worker.start(ThreadContext(), atol=1e-4)
-    assert worker.diff is not None and worker.diff <= 1e-4
+    # The protocol, not the deploy form's numerics (test_switch): at 32x32
+    # float32 rounding alone moves this random-weight model's outputs by
+    # up to 5e-4 on AVX-512 CPUs (eager fp32 against eager fp64; eager and
+    # deployed agree to 3e-13 in fp64).
+    assert worker.start(ThreadContext(), atol=1e-3)
+    assert worker.diff is not None and worker.diff <= 1e-3
     assert worker.block(2) > 0
     worker.stop()
     assert worker._process is None
