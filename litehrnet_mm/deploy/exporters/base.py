@@ -63,7 +63,8 @@ class ExportJob:
         The BatchNorms that the ONNX exporter leaves in the graph (those
         after a head's transposed convs; the backbone's are folded by its
         deploy form) are folded into their convs first, in place: every
-        ONNX-based runtime gets the same graph.
+        ONNX-based runtime gets the same graph (OpenVINO's with its
+        shuffles as convs).
         """
         if shuffles_as_convs not in self._onnx:
             from ..fold import fold_norms_

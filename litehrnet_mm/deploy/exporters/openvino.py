@@ -10,14 +10,14 @@ passes on:
 * bf16: ``bf16``, on CPUs that have it (AVX512_BF16 or AMX); elsewhere
   OpenVINO computes in f32 (the compiled model reports the precision it
   chose);
-The channel shuffles are traced as 1x1 convs with a permutation matrix
-(:func:`~litehrnet_mm.deploy.ops.shuffles_as_convs`): OpenVINO's own
-ShuffleChannels took a third of the network's time.
-
 * int8: NNCF's quantization with Lite-HRNet's design
   (:mod:`litehrnet_mm.deploy.quantize`), the ops left unquantized in
   ``f32``, so that the int8 artifact computes what was calibrated and
   measured.
+
+The channel shuffles are traced as 1x1 convs with a permutation matrix
+(:func:`~litehrnet_mm.deploy.ops.shuffles_as_convs`): OpenVINO's own
+ShuffleChannels took a third of the network's time.
 """
 
 import os
