@@ -64,11 +64,11 @@ def shuffles_as_convs() -> Iterator[None]:
     bf16 under bf16), and the network got 1.15-1.3x faster at every
     precision (the README's reduced-precision section).
     """
-    _SHUFFLE_AS_CONV[0] = True
+    previous, _SHUFFLE_AS_CONV[0] = _SHUFFLE_AS_CONV[0], True
     try:
         yield
     finally:
-        _SHUFFLE_AS_CONV[0] = False
+        _SHUFFLE_AS_CONV[0] = previous
 
 
 def _permutation_conv(x: torch.Tensor) -> torch.Tensor:

@@ -87,3 +87,12 @@ def test_shuffles_as_convs_ends_with_its_block_even_on_an_error():
     with pytest.raises(RuntimeError), shuffles_as_convs():
         raise RuntimeError('in the block')
     assert 'aten::_convolution' not in _ops_of(shuffle_cat, a, a)
+
+
+def test_a_nested_shuffles_as_convs_leaves_the_outer_one_on():
+    a = torch.randn(1, 4, 5, 3)
+    with shuffles_as_convs():
+        with shuffles_as_convs():
+            pass
+        assert 'aten::_convolution' in _ops_of(shuffle_cat, a, a)
+    assert 'aten::_convolution' not in _ops_of(shuffle_cat, a, a)
