@@ -188,13 +188,28 @@ def _quantize_static(q, model, output, name, images, batch, keep_fp32):
 
 def build_runner(cfg, checkpoint: Optional[str], work_dir: str):
     """The host's runner for ``cfg`` with ``checkpoint`` loaded (None:
-    the config's own initialisation), ready for ``runner.test_loop``."""
+    the config's own initialisation), ready for ``runner.test_loop``.
+
+    Each call gets a visualizer and a logger of its own: mmengine keeps
+    them as global instances by name, and the hosts' configs name their
+    visualizer ``'visualizer'``, so a second runner in the same process
+    would get the first one's, which saves into the first ``work_dir``
+    (gone when that was a temporary folder)."""
+    import uuid
+
     from mmengine.runner import Runner
 
     cfg = copy.deepcopy(cfg)
     cfg.load_from = checkpoint
     cfg.work_dir = work_dir
     cfg.resume = False
+    stem = os.path.splitext(os.path.basename(cfg.filename or 'runner'))[0]
+    name = f'{cfg.get("experiment_name") or stem}_{uuid.uuid4().hex[:8]}'
+    cfg.experiment_name = name  # the logger's and message hub's name
+    visualizer = cfg.get('visualizer') or dict(
+        type='Visualizer', vis_backends=[dict(type='LocalVisBackend')]
+    )
+    cfg.visualizer = dict(visualizer, name=name)
     runner = Runner.from_cfg(cfg)
     runner.load_or_resume()
     # What runner.test() does before its loop (the logger hook needs it).

@@ -185,3 +185,39 @@ def test_int8_without_calibration_images_is_refused(tmp_path):
         export(
             small_model(), 'openvino', 'int8', SHAPE, str(tmp_path / 'q.xml')
         )
+
+
+def test_two_runners_in_one_process_each_save_into_their_own_folder(
+    tmp_path,
+):
+    """mmengine keeps the visualizer as a global instance by name (the
+    hosts' configs name it 'visualizer'): a second runner in the process,
+    after the first one's temporary folder is gone, gets one of its own,
+    saving into its own folder, and runs its test loop."""
+    pytest.importorskip('mmseg')
+    import tempfile
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
+    from litehrnet_mm.deploy.quantize import build_runner
+    from tests.conftest import SEG_DEMO
+
+    generate_seg_dataset(str(tmp_path), 1, 2, size=(64, 64), seed=0)
+    cfg = Config.fromfile(str(SEG_DEMO))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = str(tmp_path)
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    init_default_scope('mmseg')
+    visualizers = []
+    for _ in range(2):
+        with tempfile.TemporaryDirectory() as work_dir:
+            runner = build_runner(cfg, None, work_dir)
+            (saved,) = Path(work_dir).glob('*/vis_data/config.py')
+            assert 'model = ' in saved.read_text()
+            assert 'mIoU' in runner.test_loop.run()
+            visualizers.append(runner.visualizer)
+    assert visualizers[0] is not visualizers[1]
