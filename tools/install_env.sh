@@ -33,8 +33,43 @@ fingerprint() {
 # (requirements/converters.txt says why). It sees .venv's packages through a
 # .pth line placed after its own, so torch is not installed twice, and pip
 # there never changes .venv (it leaves what lies outside its environment).
+# Idempotent like .venv: its own stamp (the hash of what decides the
+# install, and of .venv's stamp, since it builds on .venv's torch), reused
+# when every pin of converters.txt is installed and the .pth line is there.
+CONVERTERS_STAMP=$CONVERTERS/.litehrnet_mm-installed
+
+converters_fingerprint() {
+    { cat "$CONSTRAINTS" "$ROOT/requirements/converters.txt" "${BASH_SOURCE[0]}"
+      cat "$STAMP" 2>/dev/null || true; echo "$VENV"; } | sha256sum | cut -d' ' -f1
+}
+
+converters_complete() {
+    "$CONVERTERS/bin/python" - "$ROOT/requirements/converters.txt" "$VENV" <<'PY'
+import importlib.metadata as metadata, os, subprocess, sys, sysconfig
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    from pip._vendor.packaging.requirements import Requirement
+for line in open(sys.argv[1]):
+    line = line.split('#')[0].strip()
+    if line:
+        req = Requirement(line)
+        assert req.specifier.contains(metadata.version(req.name), prereleases=True), req
+base = subprocess.check_output([os.path.join(sys.argv[2], 'bin', 'python'), '-c',
+    'import sysconfig; print(sysconfig.get_paths()["purelib"])'], text=True)
+pth = os.path.join(sysconfig.get_paths()['purelib'], '_litehrnet_mm_base.pth')
+assert open(pth).read() == base, pth
+PY
+}
+
 if [[ ${1:-} == --converters ]]; then
     [[ -x $VENV/bin/python ]] || { echo "[install] $VENV missing: run make install first" >&2; exit 1; }
+    if [[ -f $CONVERTERS_STAMP && -f $STAMP && $(cat "$CONVERTERS_STAMP") == "$(converters_fingerprint)" ]] \
+            && converters_complete 2>/dev/null; then
+        echo "[install] $CONVERTERS is complete and up to date; nothing to do."
+        exit 0
+    fi
+    rm -f "$CONVERTERS_STAMP"
     echo "[install] converters venv at $CONVERTERS (numpy 2, executorch, litert-torch; about 2 GB)"
     [[ -x $CONVERTERS/bin/python ]] || "$VENV/bin/python" -m venv "$CONVERTERS"
     "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
@@ -44,6 +79,7 @@ if [[ ${1:-} == --converters ]]; then
     "$CONVERTERS/bin/python" -m pip install -q --progress-bar off -c "$CONVERTERS/constraints.txt" \
         -r "$ROOT/requirements/converters.txt"
     "$CONVERTERS/bin/python" -c 'import torch, executorch.exir, litert_torch; print("converters OK: torch", torch.__version__)'
+    converters_fingerprint > "$CONVERTERS_STAMP"
     echo "[install] converters done in $(( $(date +%s) - START ))s"
     exit 0
 fi
