@@ -22,8 +22,9 @@ from litehrnet_mm.models.blocks.shuffle import ShuffleUnit
 from litehrnet_mm.models.blocks.stem import Stem
 from litehrnet_mm.models.blocks.weighting import ConditionalChannelWeighting
 
+from .deferred import Layout, ToLogicalOrder, WideLiteBlocks, permute_layer_
 from .fold import block_diagonal, conv_act, fold_conv_bn, fold_sequential
-from .ops import pool_to, shuffle_cat
+from .ops import global_mean, pool_to, shuffle_cat
 
 
 class DeployStem(nn.Module):
@@ -81,7 +82,7 @@ class DeployCCW(nn.Module):
             dw(h[1] * resize(w, size_of(h[1])))
             for h, w, dw in zip(halves, weights, self.depthwise_convs)
         ]
-        means = torch.cat([F.adaptive_avg_pool2d(y, 1) for y in ys], dim=1)
+        means = torch.cat([global_mean(y) for y in ys], dim=1)
         scales = self.spatial_weighting(means).split(self.channels, 1)
         return [
             shuffle_cat(h[0], y * s) for h, y, s in zip(halves, ys, scales)
@@ -139,6 +140,18 @@ class DeployFusion(nn.Module):
                     )
             layers.append(row)
         self.layers = layers
+
+    def permute_(self, layouts: Sequence[Layout]) -> None:
+        """Permute the terms' weights in place so that the fusion reads
+        and writes each branch ``i`` in the channel order ``layouts[i]``
+        (each output is its own input plus terms, so it keeps that
+        branch's order)."""
+        for i, row in enumerate(self.layers):
+            if row is None:
+                continue
+            for j, term in enumerate(row):
+                if i != j:
+                    permute_layer_(term, layouts[j], layouts[i])
 
     def _up_terms(
         self, i: int, x: Sequence[torch.Tensor], base: torch.Tensor, alpha=1
@@ -206,8 +219,23 @@ class DeployLiteHRModule(nn.Module):
             else None
         )
 
+    def defer_shuffles_(self, layouts: Sequence[Layout]) -> List[Layout]:
+        """Run the blocks of a LITE module as
+        :class:`~litehrnet_mm.deploy.deferred.WideLiteBlocks` (no split,
+        concatenation or shuffle inside) on branches in the channel orders
+        ``layouts``, and its fusion in the orders they leave in; returns
+        those orders. In place, for a graph's export (OpenVINO's)."""
+        if not self.lite or isinstance(self.layers, WideLiteBlocks):
+            raise ValueError('defer_shuffles_: expected a LITE module')
+        self.layers = WideLiteBlocks(self.layers, layouts)
+        if self.fusion is not None:
+            self.fusion.permute_(self.layers.layouts)
+        return self.layers.layouts
+
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        if self.lite:
+        if isinstance(self.layers, WideLiteBlocks):
+            out = self.layers(x)
+        elif self.lite:
             out = list(x)
             for block in self.layers:
                 out = block(out)
@@ -216,6 +244,27 @@ class DeployLiteHRModule(nn.Module):
         if self.fusion is not None:
             out = self.fusion(out)
         return out
+
+
+def defer_shuffles_(model: nn.Module) -> nn.Module:
+    """The deploy form of ``model`` (in place; returned) with the channel
+    shuffles of its LITE stages written down instead of applied
+    (:mod:`litehrnet_mm.deploy.deferred`): each stage of LITE modules runs
+    its branches in the orders the shuffles leave and ends with one
+    permutation per branch back to the logical order. The same function;
+    the form OpenVINO's export traces."""
+    for m in list(model.modules()):
+        if not isinstance(m, nn.Sequential) or not len(m):
+            continue
+        if not all(
+            isinstance(s, DeployLiteHRModule) and s.lite for s in m
+        ) or any(isinstance(s.layers, WideLiteBlocks) for s in m):
+            continue
+        layouts = [tuple(range(2 * c)) for c in m[0].layers[0].channels]
+        for module in m:
+            layouts = module.defer_shuffles_(layouts)
+        m.append(ToLogicalOrder(layouts))
+    return model
 
 
 class DeployIterativeHead(nn.Module):

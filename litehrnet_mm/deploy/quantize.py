@@ -1,5 +1,12 @@
 """int8 for Lite-HRNet: what is quantized, and how it is calibrated.
 
+The design below is for the graph the ONNX-based runtimes get (ONNX
+Runtime's int8 uses it). OpenVINO's int8 quantizes its own form of the
+network, which has no split, concatenation or shuffle inside a stage
+(:mod:`litehrnet_mm.deploy.deferred`), over the whole graph: there a conv
+kept in fp32 only adds reorders at its boundaries
+(:mod:`litehrnet_mm.deploy.exporters.openvino`).
+
 A quantizer run over the fp32 graph wraps every op in a quantize and a
 dequantize. Lite-HRNet's time goes to depthwise convs and data movement
 (split, concat, shuffle, pooling, nearest resize, the weighting

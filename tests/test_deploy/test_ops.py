@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from litehrnet_mm.deploy.ops import pool_to, shuffle_cat, shuffles_as_convs
+from litehrnet_mm.deploy.ops import openvino_form, pool_to, shuffle_cat
 from litehrnet_mm.models.blocks.shuffle import channel_shuffle
 
 
@@ -71,7 +71,7 @@ def test_traced_shuffle_reads_no_shapes_and_keeps_the_batch_free():
 def test_traced_as_a_permutation_conv_the_shuffle_is_the_same(widths):
     a = torch.randn(2, widths[0], 5, 3)
     b = torch.randn(2, widths[1], 5, 3)
-    with shuffles_as_convs():
+    with openvino_form():
         ops = _ops_of(shuffle_cat, a, b)
         traced = torch.jit.trace(shuffle_cat, (a, b))
     assert 'aten::_convolution' in ops and 'aten::transpose' not in ops
@@ -82,17 +82,17 @@ def test_traced_as_a_permutation_conv_the_shuffle_is_the_same(widths):
     assert 'aten::transpose' in _ops_of(shuffle_cat, a, b)
 
 
-def test_shuffles_as_convs_ends_with_its_block_even_on_an_error():
+def test_openvino_form_ends_with_its_block_even_on_an_error():
     a = torch.randn(1, 4, 5, 3)
-    with pytest.raises(RuntimeError), shuffles_as_convs():
+    with pytest.raises(RuntimeError), openvino_form():
         raise RuntimeError('in the block')
     assert 'aten::_convolution' not in _ops_of(shuffle_cat, a, a)
 
 
-def test_a_nested_shuffles_as_convs_leaves_the_outer_one_on():
+def test_a_nested_openvino_form_leaves_the_outer_one_on():
     a = torch.randn(1, 4, 5, 3)
-    with shuffles_as_convs():
-        with shuffles_as_convs():
+    with openvino_form():
+        with openvino_form():
             pass
         assert 'aten::_convolution' in _ops_of(shuffle_cat, a, a)
     assert 'aten::_convolution' not in _ops_of(shuffle_cat, a, a)

@@ -8,6 +8,7 @@ one error listing those that do.
 """
 
 import contextlib
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -54,37 +55,44 @@ class ExportJob:
     int8_design: bool = True
     _onnx: Dict[bool, str] = field(default_factory=dict, repr=False)
 
-    def onnx(self, shuffles_as_convs: bool = False) -> str:
+    def onnx(self, openvino: bool = False) -> str:
         """The model as a static fp32 ONNX graph in ``work_dir`` (written
         once per form); the starting point of the ONNX-based exporters.
-        ``shuffles_as_convs`` traces the channel shuffles as permutation
-        convs (:func:`litehrnet_mm.deploy.ops.shuffles_as_convs`).
+        ``openvino`` traces OpenVINO's form of the same function: the
+        LITE modules' shuffles deferred to their ends
+        (:mod:`litehrnet_mm.deploy.deferred`, on a copy of the model) and
+        traced as permutation convs, the global means as fixed-kernel
+        pools (:func:`litehrnet_mm.deploy.ops.openvino_form`).
 
         The BatchNorms that the ONNX exporter leaves in the graph (those
         after a head's transposed convs; the backbone's are folded by its
         deploy form) are folded into their convs first, in place: every
-        ONNX-based runtime gets the same graph (OpenVINO's with its
-        shuffles as convs).
+        ONNX-based runtime gets the same graph (OpenVINO its own form of
+        it).
         """
-        if shuffles_as_convs not in self._onnx:
+        if openvino not in self._onnx:
+            from ..blocks import defer_shuffles_
             from ..fold import fold_norms_
             from ..onnx import write_onnx
-            from ..ops import shuffles_as_convs as as_convs
+            from ..ops import openvino_form
 
             fold_norms_(self.model)
-            name = 'model_shuffle_convs' if shuffles_as_convs else 'model'
-            form = (
-                as_convs() if shuffles_as_convs else contextlib.nullcontext()
-            )
+            model, form = self.model, contextlib.nullcontext()
+            if openvino:
+                model = defer_shuffles_(copy.deepcopy(self.model))
+                form = openvino_form()
             with form:
-                self._onnx[shuffles_as_convs] = write_onnx(
-                    self.model,
+                self._onnx[openvino] = write_onnx(
+                    model,
                     self.shape,
-                    os.path.join(self.work_dir, name + '.onnx'),
+                    os.path.join(
+                        self.work_dir,
+                        'model_openvino.onnx' if openvino else 'model.onnx',
+                    ),
                     batch=self.batch,
                     dynamic_batch=self.dynamic_batch,
                 )
-        return self._onnx[shuffles_as_convs]
+        return self._onnx[openvino]
 
     @property
     def keep_fp32(self) -> Optional[List[str]]:

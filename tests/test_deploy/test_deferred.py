@@ -1,0 +1,191 @@
+"""The deferred shuffles of OpenVINO's form (deploy/deferred.py): LITE
+modules with no split, concatenation or shuffle inside compute the deploy
+form's function (float64, so that only a wrong rewrite could show), and
+the traced graph holds one permutation per branch and stage."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from litehrnet_mm import LiteHRNet
+from litehrnet_mm.analysis.weights import random_weights_
+from litehrnet_mm.deploy.blocks import DeployCCW, defer_shuffles_
+from litehrnet_mm.deploy.deferred import (
+    SATURATED,
+    WideCCW,
+    block_layouts,
+    order_of,
+    permute_layer_,
+)
+from litehrnet_mm.deploy.onnx import write_onnx
+from litehrnet_mm.deploy.ops import openvino_form
+from litehrnet_mm.models.backbones.arch import arch_to_extra
+from litehrnet_mm.models.blocks.shuffle import channel_shuffle
+from litehrnet_mm.models.blocks.weighting import ConditionalChannelWeighting
+
+
+def _extra(num_blocks):
+    """Arch 18 with ``num_blocks`` blocks per module (three blocks
+    fragment the channel orders further than the presets' two)."""
+    extra = copy.deepcopy(arch_to_extra('18'))
+    extra['stages_spec']['num_blocks'] = num_blocks
+    extra['stages_spec']['num_modules'] = (1, 2, 1)
+    return extra
+
+
+def deployed(out_indices=(0,), **kwargs):
+    model = LiteHRNet(out_indices=out_indices, **kwargs)
+    model = random_weights_(model).double().eval()
+    return model.switch_to_deploy(channels_last=False)
+
+
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(arch='18'),
+        dict(arch='18', out_indices=(0, 1, 2, 3)),
+        dict(extra=_extra((3, 1, 3))),
+        dict(arch='naive-18'),
+    ],
+    ids=['18', '18-all-branches', 'three-blocks', 'naive-left-alone'],
+)
+@pytest.mark.parametrize('size', [(64, 48), (97, 83)])
+def test_same_function_in_float64(kwargs, size):
+    model = deployed(**kwargs)
+    x = torch.randn(2, 3, *size, dtype=torch.float64)
+    with torch.no_grad():
+        expected = model(x)
+        got = defer_shuffles_(copy.deepcopy(model))(x)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert (g - e).abs().max().item() < 1e-10 * e.abs().max().item()
+
+
+def test_block_layouts_follow_the_shuffles():
+    """Each block keeps the first half of its logical input, replaces the
+    second by new values and shuffles: the physical channels, updated in
+    place, hold what the layouts say, block after block."""
+    half, blocks = 6, 3
+    layouts, last = block_layouts(tuple(range(2 * half)), blocks)
+    logical = torch.arange(2.0 * half).reshape(1, -1, 1, 1)
+    physical = logical.flatten().tolist()
+    for k, after in enumerate(layouts[1:] + [last]):
+        shift = 1000.0 * (k + 1)  # the weighed values are new ones
+        kept, weighed = logical.split(half, 1)
+        logical = channel_shuffle(torch.cat((kept, weighed + shift), 1), 2)
+        before = layouts[k]
+        physical = [
+            v if before[p] < half else v + shift
+            for p, v in enumerate(physical)
+        ]
+        assert physical == [logical.flatten()[c].item() for c in after]
+    order = order_of(last)
+    assert [last[p] for p in order] == list(range(2 * half))
+
+
+def test_the_kept_half_passes_through_exactly():
+    """A WideCCW leaves the kept channels bit for bit, float32 included:
+    times an exact 1 (the saturated sigmoid), through an identity
+    kernel."""
+    model = LiteHRNet(arch='18', out_indices=(0,))
+    random_weights_(model)
+    block = next(
+        m
+        for m in model.modules()
+        if isinstance(m, ConditionalChannelWeighting)
+    )
+    deploy = DeployCCW(block.eval())
+    wide = WideCCW(deploy, [tuple(range(2 * c)) for c in deploy.channels])
+    x = [
+        torch.randn(1, 2 * c, 64 // 2**i, 48 // 2**i)
+        for i, c in enumerate(deploy.channels)
+    ]
+    with torch.no_grad():
+        out = wide(x)
+        expected = deploy(x)
+    for o, e, s, c in zip(out, expected, x, deploy.channels):
+        assert torch.equal(o[:, :c], s[:, :c])
+        # The deploy block's output is the shuffle of the same halves.
+        assert torch.allclose(channel_shuffle(o, 2), e, atol=1e-5)
+    for dtype in (torch.float32, torch.bfloat16):
+        assert torch.sigmoid(torch.tensor(SATURATED, dtype=dtype)) == 1
+
+
+def test_a_term_ending_in_a_depthwise_conv_is_refused():
+    dw = torch.nn.Conv2d(4, 4, 3, padding=1, groups=4)
+    with pytest.raises(ValueError, match='depthwise'):
+        permute_layer_(dw, (1, 0, 3, 2), (1, 0, 3, 2))
+
+
+def _permutation_convs(graph):
+    """The Conv nodes whose weight is a 0/1 matrix with one 1 per row and
+    column (the traced permutations)."""
+    import onnx.numpy_helper as nh
+
+    weights = {t.name: nh.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == 'Constant' and node.attribute[0].name == 'value':
+            weights[node.output[0]] = nh.to_array(node.attribute[0].t)
+    found = 0
+    for node in graph.node:
+        w = weights.get(node.input[1]) if node.op_type == 'Conv' else None
+        if w is None or w.shape[2:] != (1, 1) or w.shape[0] != w.shape[1]:
+            continue
+        m = w[:, :, 0, 0]
+        if (
+            set(np.unique(m)) <= {0.0, 1.0}
+            and (m.sum(0) == 1).all()
+            and (m.sum(1) == 1).all()
+        ):
+            found += 1
+    return found
+
+
+#: Two small LITE stages: 1 module of 2 blocks on 2 branches, then 2
+#: modules of 2 blocks on 3 branches.
+SMALL = dict(
+    stem=dict(stem_channels=16, out_channels=16, expand_ratio=1),
+    num_stages=2,
+    stages_spec=dict(
+        num_modules=(1, 2),
+        num_branches=(2, 3),
+        num_blocks=(2, 2),
+        module_type=('LITE', 'LITE'),
+        with_fuse=(True, True),
+        reduce_ratios=(4, 4),
+        num_channels=((8, 16), (8, 16, 32)),
+    ),
+    with_head=True,
+)
+
+
+def test_the_traced_graph_permutes_once_per_branch_and_stage(tmp_path):
+    import onnx
+
+    model = deployed(extra=SMALL).float()
+    with openvino_form():
+        plain = write_onnx(model, (64, 48), str(tmp_path / 'plain.onnx'))
+        deferred = write_onnx(
+            defer_shuffles_(copy.deepcopy(model)),
+            (64, 48),
+            str(tmp_path / 'deferred.onnx'),
+        )
+    plain, deferred = onnx.load(plain).graph, onnx.load(deferred).graph
+    # The stem's shuffle, then one per block and branch (modules x blocks
+    # x branches: 1x2x2 + 2x2x3), against one per stage and branch (2 +
+    # 3), less one: four shuffles of 16 channels are the identity (the
+    # perfect shuffle's order on 16), so stage 2's second branch needs
+    # none.
+    assert _permutation_convs(plain) == 1 + 1 * 2 * 2 + 2 * 2 * 3
+    assert _permutation_convs(deferred) == 1 + 2 + 2
+    ops = [n.op_type for n in deferred.node]
+    assert 'Transpose' not in ops and 'GlobalAveragePool' not in ops
+    # A split and a concatenation per block and branch are gone; those
+    # left are on the pooled maps (the weightings' inputs and outputs)
+    # and in the stem.
+    splits = sum(op in ('Split', 'Concat') for op in ops)
+    assert splits <= len(
+        [n for n in plain.node if n.op_type in ('Split', 'Concat')]
+    ) - 2 * (1 * 2 * 2 + 2 * 2 * 3)
