@@ -3,6 +3,7 @@ checkpoint loads with torch.load(weights_only=True) in a process that never
 imported litehrnet_mm."""
 
 import hashlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -145,9 +146,18 @@ def test_tool_prints_the_final_path_last(tmp_path, subprocess_env):
     assert torch.load(last, weights_only=True)['meta']['iter'] == 6
 
 
-@pytest.mark.slow
+def load_tool():
+    spec = importlib.util.spec_from_file_location('publish_model', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize('case', ['missing', 'folder', 'text', 'no weights'])
-def test_tool_bad_input_gets_one_error(tmp_path, subprocess_env, case):
+def test_tool_bad_input_gets_one_error(tmp_path, capsys, case):
+    """The tool's ``main`` (what ``sys.exit(main())`` runs; a run of the
+    command itself: test_tool_prints_the_final_path_last) exits 1 with one
+    error line naming the input, writes nothing, raises nothing."""
     source = tmp_path / 'in.pth'
     if case == 'folder':
         source = tmp_path
@@ -155,9 +165,9 @@ def test_tool_bad_input_gets_one_error(tmp_path, subprocess_env, case):
         source.write_text('not a checkpoint\n')
     elif case == 'no weights':
         torch.save({'state_dict': {'a': 1}}, source)
-    proc = _tool(source, tmp_path / 'out.pth', env=subprocess_env)
-    assert proc.returncode == 1
-    assert 'Traceback' not in proc.stderr
-    (line,) = [x for x in proc.stderr.splitlines() if x.startswith('error')]
-    assert str(source) in line
+    assert load_tool().main([str(source), str(tmp_path / 'out.pth')]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ''
+    (line,) = captured.err.splitlines()
+    assert line.startswith('error') and str(source) in line
     assert not list(tmp_path.glob('out*'))

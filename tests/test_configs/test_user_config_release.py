@@ -1,6 +1,7 @@
 """A user's own config, without ``custom_imports``: ``mim train`` (the
-session's pose and seg runs), then ``tools/misc/publish_model.py``, then
-``MMPoseInferencer`` / ``MMSegInferencer`` in a fresh process. The
+session's pose and seg runs), then its release (publish_checkpoint, what
+``tools/misc/publish_model.py`` runs), then ``MMPoseInferencer`` /
+``MMSegInferencer`` in a fresh process. The
 inferencers load the checkpoint before the config's
 ``litehrnet_mm.LiteHRNet`` imports the package; the published file needs
 nothing of it."""
@@ -12,24 +13,18 @@ import textwrap
 import pytest
 
 from litehrnet_mm.utils.mim import child_env
-from tests.conftest import REPO
 
 pytest.importorskip('mim')
 
 pytestmark = pytest.mark.slow
 
-TOOL = REPO / 'tools' / 'misc' / 'publish_model.py'
 
+def publish(checkpoint, out):
+    """What ``tools/misc/publish_model.py CHECKPOINT OUT`` does and prints
+    last (test_publish.py runs the command itself)."""
+    from litehrnet_mm.publish import publish_checkpoint
 
-def publish(checkpoint, out, env):
-    proc = subprocess.run(
-        [sys.executable, str(TOOL), str(checkpoint), str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout.strip().splitlines()[-1]
+    return publish_checkpoint(str(checkpoint), str(out))
 
 
 # Runs in a fresh process: first whether the checkpoint mim train wrote
@@ -72,7 +67,7 @@ def test_pose_user_config_train_publish_infer(pose_run, tmp_path):
     pytest.importorskip('mmpose')
     config, data, env = pose_run['config'], pose_run['data'], child_env()
     raw = pose_run['checkpoint']
-    published = publish(raw, tmp_path / 'release' / 'my_pose.pth', env)
+    published = publish(raw, tmp_path / 'release' / 'my_pose.pth')
     image = next((data / 'images' / 'val').iterdir())
     lines = run_fresh(
         f"""
@@ -98,7 +93,7 @@ def test_seg_user_config_train_publish_infer(seg_run, tmp_path):
     pytest.importorskip('mmseg')
     config, data, env = seg_run['config'], seg_run['data'], child_env()
     raw = seg_run['checkpoint']
-    published = publish(raw, tmp_path / 'my_seg.pth', env)
+    published = publish(raw, tmp_path / 'my_seg.pth')
     image = data / 'img_dir' / 'val' / '00000.png'
     lines = run_fresh(
         f"""

@@ -20,22 +20,36 @@ def _run(python, env, *args):
     )
 
 
-@pytest.mark.slow  # a child interpreter each
-@pytest.mark.parametrize('case', ['missing', 'empty', 'malformed'])
-def test_bad_data_folder_is_named(case, tmp_path, python, subprocess_env):
+def load_demo():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('seg_demo', DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    return demo
+
+
+def bad_data_folder(tmp_path, case):
+    """A data folder that is missing, empty or holds a malformed picture;
+    returns it and the path the error must name."""
     data = tmp_path / 'data'
     if case == 'empty':
         (data / 'img_dir' / 'train').mkdir(parents=True)
         (data / 'ann_dir' / 'train').mkdir(parents=True)
-        named = data / 'img_dir' / 'train'
-    elif case == 'malformed':
+        return data, data / 'img_dir' / 'train'
+    if case == 'malformed':
         for split in ('train', 'val'):
             (data / 'img_dir' / split).mkdir(parents=True)
             (data / 'ann_dir' / split).mkdir(parents=True)
             (data / 'img_dir' / split / '00000.png').write_bytes(b'junk')
-        named = data / 'img_dir' / 'train' / '00000.png'
-    else:
-        named = data
+        return data, data / 'img_dir' / 'train' / '00000.png'
+    return data, data
+
+
+@pytest.mark.slow  # a child interpreter
+def test_bad_data_folder_is_named(tmp_path, python, subprocess_env):
+    """The command: a nonzero exit and one error line, no traceback."""
+    data, named = bad_data_folder(tmp_path, 'missing')
     proc = _run(
         python, subprocess_env, '--data', data, '--work-dir', tmp_path / 'w'
     )
@@ -47,6 +61,19 @@ def test_bad_data_folder_is_named(case, tmp_path, python, subprocess_env):
         x for x in proc.stderr.splitlines() if x.startswith('seg demo: ')
     ]
     assert str(named) in line
+
+
+@pytest.mark.parametrize('case', ['missing', 'empty', 'malformed'])
+def test_every_bad_data_folder_is_named(tmp_path, capsys, case):
+    """``main`` in this process (what the command runs): it stops with
+    SystemExit and its one message (printed, it exits 1), before it
+    trains or prints anything else."""
+    data, named = bad_data_folder(tmp_path, case)
+    with pytest.raises(SystemExit) as stop:
+        load_demo().main(['--data', str(data), '--work-dir', str(tmp_path)])
+    message = str(stop.value.code)
+    assert message.startswith('seg demo: ') and str(named) in message
+    assert '\n' not in message and capsys.readouterr().out == ''
 
 
 def test_demo_config_matches_the_generator():
@@ -70,16 +97,12 @@ def test_demo_pictures_show_image_truth_and_prediction(tmp_path):
     """The demo's drawing step on an initialised (untrained) model: one
     picture per held-out image, panels scaled up from 64x64."""
     pytest.importorskip('mmseg')
-    import importlib.util
-
     import cv2
 
     from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
     from litehrnet_mm.utils.mim import save_untrained
 
-    spec = importlib.util.spec_from_file_location('seg_demo', DEMO)
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+    demo = load_demo()
     data = tmp_path / 'data'
     generate_seg_dataset(str(data), 1, 2, size=(64, 64), seed=3)
     checkpoint = str(tmp_path / 'untrained.pth')
