@@ -187,13 +187,13 @@ def test_bad_inputs_get_one_clear_error(tmp_path):
 
 
 def test_a_model_without_metadata_is_refused(tmp_path):
-    from litehrnet_mm.analysis.models import build_preset
     from litehrnet_mm.deploy.artifact import read_metadata
     from litehrnet_mm.deploy.onnx import export_onnx
     from litehrnet_mm.deploy.predict import make_predictor
     from litehrnet_mm.deploy.runtimes import load_runtime
+    from tests.test_deploy.test_exporters.phone import SHAPE, tiny_model
 
     file = str(tmp_path / 'bare.onnx')
-    export_onnx(build_preset('18'), (64, 48), file, check=False)
+    export_onnx(tiny_model(), SHAPE, file, check=False)
     with pytest.raises(ValueError, match='carries no litehrnet_mm metadata'):
         make_predictor(read_metadata(file), load_runtime(file))

@@ -1,17 +1,18 @@
 """What the ONNX-based runtimes share: a plain ONNX file (no metadata) of
-the Lite-HRNet-18 preset runs, batch axis free, like PyTorch."""
+a Lite-HRNet (the phone tests' tiny one: the runtime is under test, not
+the architecture) runs, batch axis free, like PyTorch."""
 
 import numpy as np
 import torch
 
-from litehrnet_mm.analysis.models import build_preset
 from litehrnet_mm.deploy.onnx import export_onnx
 from litehrnet_mm.deploy.runtimes import load_runtime
+from tests.test_deploy.test_exporters.phone import SHAPE, tiny_model
 
 
 def assert_runs_a_plain_onnx_file(tmp_path, runtime):
-    shape = (64, 48)
-    model = build_preset('18')
+    shape = SHAPE
+    model = tiny_model()
     file = str(tmp_path / 'pose.onnx')
     export_onnx(model, shape, file, dynamic_batch=True, check=False)
     compiled = load_runtime(file, runtime, threads=1)
