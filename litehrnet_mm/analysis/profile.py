@@ -1,5 +1,6 @@
-"""Where the time goes: ONNX Runtime's time per op type and OpenVINO's per
-layer type for one exported model, as markdown tables."""
+"""Where the time goes: ONNX Runtime's time per op type in the ONNX graph
+and OpenVINO's per layer type in its IR (the form its exporter writes), at
+f32 and bf16, for one model, as markdown tables."""
 
 import collections
 import json
@@ -28,8 +29,9 @@ def onnx_node_counts(file: str, top: int = 8) -> str:
 def profile_table(title: str, per_op: PerOp, rows: int = 12) -> str:
     """The ops that took longest, with their share of the total."""
     total = sum(t for t, _ in per_op.values())
+    count = sum(n for _, n in per_op.values())
     lines = [
-        f'{title}: {total:.2f} ms per call in the profiled ops',
+        f'{title}: {total:.2f} ms per call in the profiled ops, {count} nodes',
         '',
         '| op | ms per call | share | nodes |',
         '| --- | --- | --- | --- |',
@@ -70,17 +72,17 @@ def ort_per_op(
 
 
 def openvino_per_op(
-    file: str, x: np.ndarray, threads: int, calls: int = 30
+    file: str, x: np.ndarray, threads: int, calls: int = 30, hint='f32'
 ) -> PerOp:
     """OpenVINO's time per executed layer type in the last of ``calls``
-    runs (f32, latency hint)."""
+    runs (inference precision ``hint``, latency hint)."""
     import openvino as ov
 
     compiled = ov.Core().compile_model(
         file,
         'CPU',
         {
-            'INFERENCE_PRECISION_HINT': 'f32',
+            'INFERENCE_PRECISION_HINT': hint,
             'INFERENCE_NUM_THREADS': str(threads),
             'PERFORMANCE_HINT': 'LATENCY',
             'PERF_COUNT': True,
@@ -98,18 +100,29 @@ def openvino_per_op(
     return {k: (v[0], v[1]) for k, v in per_op.items()}
 
 
-def profile_onnx(label: str, file: str, x: np.ndarray, threads: int) -> str:
-    """The node counts of an ONNX file and both runtimes' profiles."""
-    return '\n\n'.join(
-        [
-            f'{label}: {onnx_node_counts(file)}',
+def profile_onnx(
+    label: str, file: str, ir: str, x: np.ndarray, threads: int
+) -> str:
+    """The node counts of an ONNX file, ONNX Runtime's profile of it, and
+    OpenVINO's of the IR ``ir`` at f32 and (where the CPU has it) bf16."""
+    import openvino as ov
+
+    sections = [
+        f'{label}: {onnx_node_counts(file)}',
+        profile_table(
+            'ONNX Runtime, by op type (after its graph optimisations)',
+            ort_per_op(file, x, threads),
+        ),
+    ]
+    hints = ['f32']
+    if 'BF16' in ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES'):
+        hints.append('bf16')
+    for hint in hints:
+        sections.append(
             profile_table(
-                'ONNX Runtime, by op type (after its graph optimisations)',
-                ort_per_op(file, x, threads),
-            ),
-            profile_table(
-                'OpenVINO, by layer type (last call)',
-                openvino_per_op(file, x, threads),
-            ),
-        ]
-    )
+                f'OpenVINO {hint}, its own form, by executed layer type '
+                '(last call)',
+                openvino_per_op(ir, x, threads, hint=hint),
+            )
+        )
+    return '\n\n'.join(sections)

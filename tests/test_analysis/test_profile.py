@@ -61,7 +61,7 @@ def test_openvino_executed_layers_per_type(onnx_file):
 def test_the_table_ranks_by_time_with_shares():
     table = profile_table('T', {'a': (1.0, 2), 'b': (3.0, 1), 'c': (0.5, 4)})
     lines = table.splitlines()
-    assert lines[0] == 'T: 4.50 ms per call in the profiled ops'
+    assert lines[0] == 'T: 4.50 ms per call in the profiled ops, 7 nodes'
     assert lines[2] == '| op | ms per call | share | nodes |'
     assert lines[4:] == [
         '| b | 3.00 | 67% | 1 |',
@@ -78,8 +78,15 @@ def test_the_table_ranks_by_time_with_shares():
     )
 
 
-def test_profile_onnx_gives_the_counts_and_both_tables(onnx_file):
-    text = profile_onnx('tiny', onnx_file, x(), threads=1)
+def test_profile_onnx_gives_the_counts_and_the_tables(onnx_file):
+    import openvino as ov
+
+    # OpenVINO reads the ONNX file as it would its IR.
+    text = profile_onnx('tiny', onnx_file, onnx_file, x(), threads=1)
     assert text.startswith('tiny: 4 ONNX nodes (2 Conv')
     ort = text.index('\n\nONNX Runtime, by op type')
-    assert ort < text.index('\n\nOpenVINO, by layer type (last call)')
+    f32 = text.index('\n\nOpenVINO f32, its own form, by executed layer')
+    assert ort < f32
+    caps = ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
+    # bf16 where the CPU computes in it, else no table that would be f32.
+    assert ('\n\nOpenVINO bf16, its own form' in text) == ('BF16' in caps)

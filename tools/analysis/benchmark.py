@@ -150,21 +150,21 @@ def run_train(args) -> str:
 
 
 def run_profile(args, folder: str) -> str:
-    """Both runtimes' per-op profiles of our static fp32 export."""
+    """ONNX Runtime's per-op profile of our static fp32 export, and
+    OpenVINO's of its own."""
     from litehrnet_mm.analysis import candidates as zoo
     from litehrnet_mm.analysis.profile import profile_onnx
 
     ours = zoo.pose_candidates(args.arch, peers=False)[1]
-    file = zoo.export_artifact(
-        zoo.build(ours, args.shape),
-        'onnxruntime',
-        'fp32',
-        args.shape,
-        os.path.join(folder, 'ours.onnx'),
-        1,
+    model, shape = zoo.build(ours, args.shape), args.shape
+    files = [
+        zoo.export_artifact(model, r, 'fp32', shape, f'{folder}/ours{e}', 1)
+        for r, e in (('onnxruntime', '.onnx'), ('openvino', '.xml'))
+    ]
+    x = zoo.benchmark_images(1, shape).numpy()
+    return profile_onnx(
+        f'{ours.label}, static export', *files, x, args.threads
     )
-    x = zoo.benchmark_images(1, args.shape).numpy()
-    return profile_onnx(f'{ours.label}, static export', file, x, args.threads)
 
 
 def main(argv=None) -> None:
