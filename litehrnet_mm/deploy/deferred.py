@@ -1,4 +1,5 @@
-"""A LITE module with no channel split, concatenation or shuffle inside.
+"""OpenVINO's form: LITE stages with no channel split, concatenation or
+shuffle inside.
 
 Each block of a LITE module splits every branch in halves, weighs the
 second half and shuffles the halves together:
@@ -13,16 +14,21 @@ block needs no split and no concatenation.
 
 Nor a shuffle: every op of the block, being per channel or a 1x1 conv,
 runs in any channel order once its weights are permuted to match, so the
-shuffle only changes which physical channel holds which logical one. A
-module's blocks are built for the orders the shuffles leave
-(:func:`block_layouts`) and the module ends with one permutation per branch
-(:func:`~litehrnet_mm.deploy.ops.permute_channels`).
+shuffle only changes which physical channel holds which logical one. The
+blocks are built for the orders the shuffles leave (:func:`block_layouts`),
+the fusion's terms read and write those orders (their convs' columns and
+rows permuted: :func:`permute_layer_`; each output is its own branch plus
+terms, so it keeps that branch's order), and each stage ends with one
+permutation per branch back to the logical order (:class:`ToLogicalOrder`,
+traced as a 1x1 conv: :func:`~litehrnet_mm.deploy.ops.permute_channels`).
 
 What it costs: the per-channel ops run on twice the channels (the kept
 half too). What it saves: per block and branch a split, a concatenation
 and a shuffle, data movement that OpenVINO's CPU plugin runs on reference
-kernels in its channels-last layout (the README's reduced-precision
-section has the profile). The same function, up to the order of the sums
+kernels in its channels-last layout; on Lite-HRNet-18 the executed layers
+go from 699 to 556 (bf16). ONNX Runtime, whose splits and concatenations
+are cheap in its planar layout, ran this form 1.1x slower, so only the
+OpenVINO export traces it. The same function, up to the order of the sums
 in the 1x1 convs; exactly the same in float64 (tested).
 """
 
