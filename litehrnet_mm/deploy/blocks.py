@@ -22,9 +22,15 @@ from litehrnet_mm.models.blocks.shuffle import ShuffleUnit
 from litehrnet_mm.models.blocks.stem import Stem
 from litehrnet_mm.models.blocks.weighting import ConditionalChannelWeighting
 
-from .deferred import Layout, ToLogicalOrder, WideLiteBlocks, permute_layer_
+from .deferred import (
+    Layout,
+    ToLogicalOrder,
+    WideLiteBlocks,
+    permute_layer_,
+    weigh,
+)
 from .fold import block_diagonal, conv_act, fold_conv_bn, fold_sequential
-from .ops import global_mean, pool_to, shuffle_cat
+from .ops import shuffle_cat
 
 
 class DeployStem(nn.Module):
@@ -75,18 +81,8 @@ class DeployCCW(nn.Module):
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         halves = [s.split([c, c], dim=1) for s, c in zip(x, self.channels)]
-        smallest = size_of(x[-1])
-        pooled = [pool_to(h[1], smallest) for h in halves]
-        weights = self.crw(torch.cat(pooled, dim=1)).split(self.channels, 1)
-        ys = [
-            dw(h[1] * resize(w, size_of(h[1])))
-            for h, w, dw in zip(halves, weights, self.depthwise_convs)
-        ]
-        means = torch.cat([global_mean(y) for y in ys], dim=1)
-        scales = self.spatial_weighting(means).split(self.channels, 1)
-        return [
-            shuffle_cat(h[0], y * s) for h, y, s in zip(halves, ys, scales)
-        ]
+        weighed = weigh(self, [h[1] for h in halves])
+        return [shuffle_cat(h[0], z) for h, z in zip(halves, weighed)]
 
 
 class DeployShuffleUnit(nn.Module):

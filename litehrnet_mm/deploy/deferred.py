@@ -160,17 +160,24 @@ class WideCCW(nn.Module):
         )
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        smallest = size_of(x[-1])
-        weights = self.crw(torch.cat([pool_to(s, smallest) for s in x], 1))
-        ys = [
-            dw(s * resize(w, size_of(s)))
-            for s, w, dw in zip(
-                x, weights.split(self.channels, 1), self.depthwise_convs
-            )
-        ]
-        means = torch.cat([global_mean(y) for y in ys], dim=1)
-        scales = self.spatial_weighting(means).split(self.channels, 1)
-        return [y * s for y, s in zip(ys, scales)]
+        return weigh(self, x)
+
+
+def weigh(block: nn.Module, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """The weighing of a LITE block (a ``DeployCCW`` on the halves it
+    weighs, a :class:`WideCCW` on whole branches): the cross-resolution
+    weighting, the depthwise convs and the spatial weighting."""
+    smallest = size_of(x[-1])
+    weights = block.crw(torch.cat([pool_to(s, smallest) for s in x], 1))
+    ys = [
+        dw(s * resize(w, size_of(s)))
+        for s, w, dw in zip(
+            x, weights.split(block.channels, 1), block.depthwise_convs
+        )
+    ]
+    means = torch.cat([global_mean(y) for y in ys], dim=1)
+    scales = block.spatial_weighting(means).split(block.channels, 1)
+    return [y * s for y, s in zip(ys, scales)]
 
 
 class WideLiteBlocks(nn.Module):

@@ -79,7 +79,7 @@ def openvino_form() -> Iterator[None]:
     time. As a conv it runs on the conv kernels in the graph's own layout
     and precision (u8 under int8, bf16 under bf16). With the deferred
     shuffles of :mod:`litehrnet_mm.deploy.deferred` there is one such
-    conv per module and branch, not one per block.
+    conv per stage and branch, not one per block.
     """
     previous, _OPENVINO_FORM[0] = _OPENVINO_FORM[0], True
     try:
@@ -104,9 +104,9 @@ def permute_channels(x: torch.Tensor, order) -> torch.Tensor:
     return F.conv2d(x, weight.to(dtype=x.dtype, device=x.device))
 
 
-def _shuffle_order(c: int) -> torch.Tensor:
+def _shuffle_order(c: int) -> list:
     """The ``order`` of ``channel_shuffle(x, 2)`` on ``c`` channels."""
-    return torch.arange(c).reshape(2, c // 2).t().reshape(-1)
+    return [(k % 2) * (c // 2) + k // 2 for k in range(c)]
 
 
 def shuffle_cat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -130,7 +130,7 @@ def shuffle_cat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return nhwc.flatten(3).permute(0, 3, 1, 2)
     if _OPENVINO_FORM[0] and torch.jit.is_tracing():
         x = torch.cat((a, b), dim=1)
-        return permute_channels(x, _shuffle_order(ca + cb).tolist())
+        return permute_channels(x, _shuffle_order(ca + cb))
     c, (h, w) = ca + cb, size_of(a)
     x = torch.cat((a, b), dim=1).reshape(-1, 2, c // 2, h, w)
     return x.transpose(1, 2).reshape(-1, c, h, w)

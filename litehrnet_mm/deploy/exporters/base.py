@@ -58,11 +58,12 @@ class ExportJob:
     def onnx(self, openvino: bool = False) -> str:
         """The model as a static fp32 ONNX graph in ``work_dir`` (written
         once per form); the starting point of the ONNX-based exporters.
-        ``openvino`` traces OpenVINO's form of the same function: the
-        LITE modules' shuffles deferred to their ends
-        (:mod:`litehrnet_mm.deploy.deferred`, on a copy of the model) and
-        traced as permutation convs, the global means as fixed-kernel
-        pools (:func:`litehrnet_mm.deploy.ops.openvino_form`).
+        ``openvino`` traces OpenVINO's form of the same function: no
+        split, concatenation or shuffle inside a LITE stage, one
+        permutation conv per stage and branch
+        (:mod:`litehrnet_mm.deploy.deferred`, on a copy of the model), the
+        global means as fixed-kernel pools
+        (:func:`litehrnet_mm.deploy.ops.openvino_form`).
 
         The BatchNorms that the ONNX exporter leaves in the graph (those
         after a head's transposed convs; the backbone's are folded by its
