@@ -51,6 +51,20 @@ def pytest_configure(config):
         config.option.loadgroup = True
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    # pytest-xdist 3.8 tags a grouped test by setting ``item._nodeid`` to
+    # ``nodeid@group``; pytest 9 reads a node's id from ``item._id``, so
+    # the tag was lost and ``loadgroup`` scheduled like ``load``. Carry the
+    # tag over (a no-op where xdist and pytest agree).
+    for item in items:
+        tagged = getattr(item, '_nodeid', None)
+        if tagged and tagged != item.nodeid and hasattr(item, '_id'):
+            from _pytest.nodeid import coerce_node_id
+
+            item._id = coerce_node_id(tagged)
+
+
 @pytest.fixture
 def subprocess_env():
     """Environment for a child Python that imports this checkout."""
