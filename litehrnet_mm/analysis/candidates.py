@@ -7,19 +7,27 @@
   one accuracy for both);
 * what users pick instead, built from mmpose's own configs: MobileNetV2
   and ShuffleNetV2 SimpleBaselines, RTMPose-t, HRNet-W32;
-* segmentation: our Cityscapes config (backbone and FCN head).
+* segmentation: our Cityscapes config (backbone and FCN head), and the
+  real-time models users pick instead, built from mmseg's own Cityscapes
+  configs: BiSeNetV2, STDC1, MobileNetV3-LRASPP, Fast-SCNN and
+  HRNet-W18-Small with an FCN head.
 
-The accuracy column is the COCO val AP at 256x192 of the published
-weights as mmpose's model zoo reports them (for Lite-HRNet, mmpose's
-checkpoints of the official weights; the paper reports 64.8 for -18 and
-67.2 for -30). Every model gets random weights from fixed seeds, its BN
-statistics calibrated on inputs of the timed distribution
-(:func:`benchmark_images`, ``torch.rand``) and its outputs scaled to a peak
-of 1 (heatmap scale), so that every process that builds a candidate builds
-the same function, and no timing runs into denormal numbers.
+The accuracy column is the published figure of the model's weights: for
+pose the COCO val AP at 256x192 as mmpose's model zoo reports it (for
+Lite-HRNet, mmpose's checkpoints of the official weights; the paper
+reports 64.8 for -18 and 67.2 for -30); for segmentation the Cityscapes
+val mIoU of the config's weights in mmseg's metafile (ours has no released
+Cityscapes weights: blank).
+
+Every model gets random weights from fixed seeds, its BN statistics
+calibrated on inputs of the timed distribution (:func:`benchmark_images`,
+``torch.rand``) and its outputs scaled to a peak of 1 (heatmap scale), so
+that every process that builds a candidate builds the same function, and
+no timing runs into denormal numbers.
 """
 
 import copy
+import importlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -49,10 +57,12 @@ class Candidate:
         key: Its name on the command line (``--models``).
         label: What it is, for the tables.
         kind: ``'ours'``, ``'port'``, ``'peer'`` or ``'seg'``.
-        ap: COCO val AP (256x192) of its published weights, as text.
+        ap: The published accuracy of its weights, as text: COCO val AP
+            (256x192) for pose, Cityscapes val mIoU for segmentation.
         arch: The Lite-HRNet preset (ours, the port, seg).
-        config: A peer's mmpose config, relative to mmpose's
-            ``.mim/configs/body_2d_keypoint``.
+        config: A peer's config, relative to its host's ``.mim/configs``.
+        host: The package of a peer's config (``'mmpose'`` or
+            ``'mmseg'``).
     """
 
     key: str
@@ -61,6 +71,7 @@ class Candidate:
     ap: str = ''
     arch: str = '18'
     config: str = ''
+    host: str = 'mmpose'
 
 
 # mmpose's checkpoints of the official Lite-HRNet weights, by arch.
@@ -72,7 +83,7 @@ PEERS = (
         'MobileNetV2 SimpleBaseline',
         'peer',
         '64.8',
-        config='topdown_heatmap/coco/'
+        config='body_2d_keypoint/topdown_heatmap/coco/'
         'td-hm_mobilenetv2_8xb64-210e_coco-256x192.py',
     ),
     Candidate(
@@ -80,7 +91,7 @@ PEERS = (
         'ShuffleNetV2 SimpleBaseline',
         'peer',
         '60.2',
-        config='topdown_heatmap/coco/'
+        config='body_2d_keypoint/topdown_heatmap/coco/'
         'td-hm_shufflenetv2_8xb64-210e_coco-256x192.py',
     ),
     Candidate(
@@ -88,14 +99,14 @@ PEERS = (
         'RTMPose-t',
         'peer',
         '68.2',
-        config='rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py',
+        config='body_2d_keypoint/rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py',
     ),
     Candidate(
         'hrnet-w32',
         'HRNet-W32',
         'peer',
         '74.6',
-        config='topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+        config='body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
     ),
 )
 
@@ -123,15 +134,56 @@ def pose_candidates(arch: str = '18', peers: bool = True) -> List[Candidate]:
     return found + list(PEERS if peers else ())
 
 
-def seg_candidates(arch: str = '18') -> List[Candidate]:
-    return [
-        Candidate(
-            f'seg-{arch}',
-            f'FCN Lite-HRNet-{arch}, Cityscapes (litehrnet_mm)',
-            'seg',
-            arch=arch,
-        )
-    ]
+# mmseg's real-time Cityscapes models, each with the val mIoU of its
+# config's weights in mmseg's metafile (single scale).
+SEG_PEERS = tuple(
+    Candidate(key, label, 'peer', miou, config=config, host='mmseg')
+    for key, label, miou, config in (
+        (
+            'bisenetv2',
+            'BiSeNetV2',
+            '73.21',
+            'bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py',
+        ),
+        (
+            'stdc1',
+            'STDC1',
+            '71.82',
+            'stdc/stdc1_4xb12-80k_cityscapes-512x1024.py',
+        ),
+        (
+            'mobilenetv3-lraspp',
+            'MobileNetV3-LRASPP',
+            '69.54',
+            'mobilenet_v3/'
+            'mobilenet-v3-d8_lraspp_4xb4-320k_cityscapes-512x1024.py',
+        ),
+        (
+            'fast-scnn',
+            'Fast-SCNN',
+            '70.96',
+            'fastscnn/fast_scnn_8xb4-160k_cityscapes-512x1024.py',
+        ),
+        (
+            'hrnet-w18-small',
+            'HRNet-W18-Small, FCN',
+            '76.31',
+            'hrnet/fcn_hr18s_4xb2-160k_cityscapes-512x1024.py',
+        ),
+    )
+)
+
+
+def seg_candidates(arch: str = '18', peers: bool = True) -> List[Candidate]:
+    """Ours (our Cityscapes config) and (``peers``) mmseg's real-time
+    models."""
+    ours = Candidate(
+        f'seg-{arch}',
+        f'FCN Lite-HRNet-{arch}, Cityscapes (litehrnet_mm)',
+        'seg',
+        arch=arch,
+    )
+    return [ours] + list(SEG_PEERS if peers else ())
 
 
 def select(
@@ -142,10 +194,8 @@ def select(
 ) -> List[Candidate]:
     """The candidates of ``task`` (``'pose'`` or ``'seg'``), or those of
     them named by ``keys`` (peers included then)."""
-    if task == 'seg':
-        found = seg_candidates(arch)
-    else:
-        found = pose_candidates(arch, peers or bool(keys))
+    pick = seg_candidates if task == 'seg' else pose_candidates
+    found = pick(arch, peers or bool(keys))
     if keys:
         unknown = sorted(set(keys) - {c.key for c in found})
         if unknown:
@@ -155,6 +205,38 @@ def select(
             )
         found = [c for c in found if c.key in keys]
     return found
+
+
+class ExportablePool(nn.Module):
+    """``nn.AdaptiveAvgPool2d(size)`` as the deploy form pools
+    (:func:`~litehrnet_mm.deploy.ops.pool_to`): a fixed-kernel pool where
+    the sizes divide, constant pooling matrices where they do not. The
+    same function; what a deployer does to a model whose adaptive pooling
+    does not export (Fast-SCNN's pyramid pooling: 3x3 and 6x6 of a 16x32
+    map), as mmdeploy rewrites it."""
+
+    def __init__(self, size) -> None:
+        super().__init__()
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from litehrnet_mm.deploy.ops import pool_to
+
+        size = tuple(
+            int(x.shape[-2 + k]) if s is None else s
+            for k, s in enumerate(self.size)
+        )
+        return pool_to(x, size)
+
+
+def exportable_pools_(model: nn.Module) -> nn.Module:
+    """``model`` (in place; returned) with every ``nn.AdaptiveAvgPool2d``
+    an :class:`ExportablePool` of the same output size."""
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.AdaptiveAvgPool2d):
+                setattr(parent, name, ExportablePool(child.output_size))
+    return model
 
 
 class Scaled(nn.Module):
@@ -212,13 +294,11 @@ def build(candidate: Candidate, shape: Tuple[int, int]) -> Scaled:
         config = os.path.join(_REPO, SEG_CONFIG.format(arch=candidate.arch))
         return calibrated(build_from_config(config), shape)
     if candidate.kind == 'peer':
-        import mmpose
-
-        root = os.path.join(
-            os.path.dirname(mmpose.__file__), '.mim', 'configs'
-        )
-        config = os.path.join(root, 'body_2d_keypoint', candidate.config)
-        return calibrated(build_from_config(config), shape)
+        host = importlib.import_module(candidate.host)
+        root = os.path.join(os.path.dirname(host.__file__), '.mim', 'configs')
+        config = os.path.join(root, candidate.config)
+        model = exportable_pools_(build_from_config(config))
+        return calibrated(model, shape)
     ours = calibrated(PoseModel(LiteHRNet(arch=candidate.arch), 17), shape)
     if candidate.kind == 'port':
         port = _port(candidate.arch)

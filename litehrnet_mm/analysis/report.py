@@ -78,11 +78,14 @@ def _cells(row: Worker) -> List[str]:
     return [c.label, c.ap, runtime, precision, diff]
 
 
-def inference_table(rows: List[Worker], batches: List[int]) -> str:
+def inference_table(
+    rows: List[Worker], batches: List[int], metric: str = 'AP'
+) -> str:
     """Latency at the first batch size, throughput at the others, each
-    with its ratio to the first row (the reference)."""
+    with its ratio to the first row (the reference); ``metric`` names the
+    published accuracy column (COCO ``'AP'``, Cityscapes ``'mIoU'``)."""
     reference = rows[0].seconds
-    header = ['model', 'AP', 'runtime', 'precision', 'max abs diff vs eager']
+    header = ['model', metric, 'runtime', 'precision', 'max abs diff vs eager']
     for b in batches:
         unit = 'ms' if b == batches[0] else 'img/s'
         header += [f'batch {b}: {unit}', 'x ref']

@@ -138,9 +138,17 @@ def write_onnx(
     graph = onnx.load(file)
     onnx.checker.check_model(graph)
     ops = {node.op_type for node in graph.graph.node}
-    if 'BatchNormalization' in ops:
+    if 'BatchNormalization' in ops and _has_litehrnet(model):
+        # Our deploy form folds every norm; other models (a peer's BN
+        # after a global pool) keep theirs, and the runtimes run them.
         raise RuntimeError('export_onnx: BatchNormalization left in graph')
     return file
+
+
+def _has_litehrnet(model: nn.Module) -> bool:
+    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
+
+    return any(isinstance(m, LiteHRNet) for m in model.modules())
 
 
 def embed_onnx_metadata(file: str, metadata: Dict[str, object]) -> None:

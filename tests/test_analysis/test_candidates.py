@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from litehrnet_mm.analysis.candidates import (
+    ExportablePool,
     benchmark_images,
     build,
+    exportable_pools_,
     pose_candidates,
     seg_candidates,
 )
@@ -62,9 +64,40 @@ def test_a_peer_builds_from_mmposes_config():
 
 def test_seg_candidate_is_our_cityscapes_config():
     pytest.importorskip('mmseg')
-    (seg,) = seg_candidates('18')
+    (seg,) = seg_candidates('18', peers=False)
     (logits,) = _outputs(seg)
     assert logits.shape[:2] == (2, 19)
+
+
+def test_seg_peers_are_mmsegs_real_time_models_with_their_miou():
+    pytest.importorskip('mmseg')
+    ours, *peers = seg_candidates('18')
+    assert ours.ap == ''  # no released Cityscapes weights of ours
+    assert [(p.key, p.ap) for p in peers] == [
+        ('bisenetv2', '73.21'),
+        ('stdc1', '71.82'),
+        ('mobilenetv3-lraspp', '69.54'),
+        ('fast-scnn', '70.96'),
+        ('hrnet-w18-small', '76.31'),
+    ]
+    (stdc1,) = [p for p in peers if p.key == 'stdc1']
+    (logits,) = _outputs(stdc1)  # built from mmseg's own config
+    assert logits.shape == (2, 19, 8, 8)  # STDC's head: 1/8
+
+
+@pytest.mark.parametrize('size', [1, 3, 6, (None, 5), (4, 8)])
+def test_exportable_pool_is_adaptive_pooling(size):
+    """Fast-SCNN's pyramid pools a 16x32 map to 3x3 and 6x6, which torch's
+    ONNX export refuses; the swapped pool computes the same and exports."""
+    x = torch.rand(2, 5, 16, 32)
+    expected = torch.nn.AdaptiveAvgPool2d(size)(x)
+    torch.testing.assert_close(ExportablePool(size)(x), expected)
+    model = exportable_pools_(
+        torch.nn.Sequential(
+            torch.nn.Conv2d(5, 5, 1), torch.nn.AdaptiveAvgPool2d(size)
+        )
+    )
+    assert isinstance(model[1], ExportablePool)
 
 
 def test_a_peer_gets_the_quantizers_defaults_not_our_design(tmp_path):

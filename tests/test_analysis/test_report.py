@@ -59,3 +59,8 @@ def test_heading_dates_and_places_the_run():
     assert ' UTC; ' in line and '2 threads; torch ' in line
     assert 'load average 1.00 before, ' in line
     assert line.endswith(' after; 12 s; `cmd`')
+
+
+def test_seg_table_names_its_accuracy_column_miou():
+    header = inference_table(ROWS, [1], metric='mIoU').splitlines()[0]
+    assert header.startswith('| model | mIoU | runtime |')

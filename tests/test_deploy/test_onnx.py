@@ -11,7 +11,7 @@ import torch
 from litehrnet_mm.analysis.models import build_preset
 from litehrnet_mm.analysis.weights import random_weights_
 from litehrnet_mm.deploy.artifact import read_metadata
-from litehrnet_mm.deploy.onnx import export_onnx
+from litehrnet_mm.deploy.onnx import export_onnx, write_onnx
 from litehrnet_mm.deploy.runtimes import OrtRuntime, load_runtime
 from tests.test_deploy.test_exporters.phone import SHAPE, tiny_model
 
@@ -90,3 +90,29 @@ def test_bad_batch_is_refused(tmp_path):
     file = str(tmp_path / 'x.onnx')
     with pytest.raises(ValueError, match='batch=0'):
         export_onnx(tiny_model(), SHAPE, file, batch=0)
+
+
+def test_a_peers_batchnorm_after_a_pool_stays_ours_is_refused(tmp_path):
+    """A model of someone else's keeps a BN that follows no conv (as
+    BiSeNetV2's context block does); in ours every norm is folded, and
+    one left in the graph is a bug."""
+    import onnx
+
+    peer = torch.nn.Sequential(
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.BatchNorm2d(3),
+        torch.nn.Conv2d(3, 4, 1),
+    ).eval()
+    file = write_onnx(peer, (16, 16), str(tmp_path / 'peer.onnx'))
+    ops = {n.op_type for n in onnx.load(file).graph.node}
+    assert 'BatchNormalization' in ops
+
+    # A head's BN after a transposed conv, which the ONNX exporter does
+    # not fold (ExportJob.onnx folds it first): left, it is refused.
+    ours = torch.nn.Sequential(
+        tiny_model(),
+        torch.nn.ConvTranspose2d(5, 5, 2, stride=2),
+        torch.nn.BatchNorm2d(5),
+    ).eval()
+    with pytest.raises(RuntimeError, match='BatchNormalization left'):
+        write_onnx(ours, SHAPE, str(tmp_path / 'ours.onnx'))

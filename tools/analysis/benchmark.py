@@ -93,7 +93,8 @@ def run_inference(args, folder: str) -> str:
         models = select(args.task, args.arch, args.peers, args.models)
     except ValueError as e:
         sys.exit(f'benchmark: {e}')
-    hosts = ['mmseg.models'] if args.task == 'seg' else ['mmpose.models']
+    seg = args.task == 'seg'
+    hosts = ['mmseg.models'] if seg else ['mmpose.models']
 
     def workers_of(batch):
         return [
@@ -124,7 +125,7 @@ def run_inference(args, folder: str) -> str:
         log,
     )
     return (
-        inference_table(rows, args.batch)
+        inference_table(rows, args.batch, 'mIoU' if seg else 'AP')
         + '\n\n'
         + best_paths(rows, args.batch)
     )
