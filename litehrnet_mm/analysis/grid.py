@@ -26,6 +26,13 @@ SUFFIXES = {
 }
 
 
+def first_line(error: Exception, limit: int = 300) -> str:
+    """An error's first line, shortened (an ONNX export error carries the
+    whole traced graph)."""
+    lines = str(error).strip().splitlines() or ['']
+    return lines[0][:limit]
+
+
 def paths_of(
     candidate: Candidate,
     shape: Tuple[int, int],
@@ -45,10 +52,16 @@ def paths_of(
     from litehrnet_mm.deploy.export import PRECISIONS
 
     log(f'building {candidate.label}, batch {batch}')
-    model = build(candidate, shape)
-    with torch.no_grad():
-        expected = [o.numpy() for o in model(benchmark_images(batch, shape))]
     base = dict(candidate=candidate, shape=shape, batch=batch, threads=threads)
+    try:
+        model = build(candidate, shape)
+        with torch.no_grad():
+            x = benchmark_images(batch, shape)
+            expected = [o.numpy() for o in model(x)]
+    except Exception as e:  # a model that does not run at this size
+        note = f'does not run at {shape[0]}x{shape[1]} ({type(e).__name__})'
+        log(f'  {note}: {first_line(e)}')
+        return [Worker({**base, 'path': 'eager'}, [], note)]
     workers = []
     if torch_paths:
         workers.append(Worker({**base, 'path': 'eager'}, expected))
@@ -78,7 +91,7 @@ def paths_of(
                 )
             except Exception as e:  # a model that does not export is a result
                 note = f'export fails ({type(e).__name__})'
-                log(f'  {path}: {note}: {e}')
+                log(f'  {path}: {note}: {first_line(e)}')
             workers.append(
                 Worker({**base, 'path': path, 'file': file}, expected, note)
             )

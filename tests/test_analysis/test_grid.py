@@ -172,3 +172,27 @@ def test_each_batch_is_checked_timed_and_stopped_then_rows_merge():
     assert rows[0].seconds[1] == pytest.approx(1e-3)
     assert rows[1].diff == pytest.approx(0.04)  # the largest difference
     assert rows[2].seconds == {} and rows[2].note == 'export fails (X)'
+
+
+def test_a_model_that_does_not_run_at_the_size_is_a_result(monkeypatch):
+    """MobileNetV3-LRASPP's fixed 49x49 pool does not fit a small input:
+    one row that says so, not a crash of the whole run."""
+
+    def build(candidate, shape):
+        raise RuntimeError('Output size is too small\n<the traced graph>')
+
+    monkeypatch.setattr(grid, 'build', build)
+    logged = []
+    (worker,) = grid.paths_of(
+        OURS,
+        SHAPE,
+        1,
+        1,
+        ['openvino'],
+        ['fp32'],
+        '/nowhere',
+        log=logged.append,
+    )
+    assert worker.note == 'does not run at 32x32 (RuntimeError)'
+    assert logged[-1].endswith(': Output size is too small')
+    assert not worker.start(None, 1e-4)

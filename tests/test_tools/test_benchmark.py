@@ -17,9 +17,10 @@ pytest.importorskip('openvino')
 pytestmark = pytest.mark.slow
 
 
-def test_benchmark_tabulates_checked_and_timed_paths():
+def test_benchmark_tabulates_checked_and_timed_paths(tmp_path):
     args = ['--task', 'seg', '--shape', '64', '128', '--rounds', '1']
     args += ['--block-seconds', '0.01', '--pause', '0', '--threads', '1']
+    args += ['--no-peers', '--keep', str(tmp_path / 'kept')]
     proc = subprocess.run(
         [sys.executable, str(REPO / 'tools' / 'analysis' / 'benchmark.py')]
         + args,
@@ -48,3 +49,7 @@ def test_benchmark_tabulates_checked_and_timed_paths():
         assert float(cells[4]) <= 1e-4  # checked against eager
         assert float(cells[5]) > 0 and float(cells[6]) > 0  # timed, ratio
     assert '- batch 1, best path: FCN Lite-HRNet-18' in out
+    # The artifacts stay for a second harness.
+    kept = sorted(p.name for p in (tmp_path / 'kept').iterdir())
+    assert 'seg-18-b1-openvino-fp32.xml' in kept
+    assert 'seg-18-b1-onnxruntime-fp32.onnx' in kept

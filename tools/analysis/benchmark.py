@@ -76,6 +76,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--pause', type=float, default=0.2)
     parser.add_argument('--threads', type=int, default=os.cpu_count())
     parser.add_argument('--atol', type=float, default=1e-4)
+    parser.add_argument(
+        '--keep',
+        metavar='DIR',
+        help='write the artifacts into DIR and keep them (for a second '
+        "harness, e.g. OpenVINO's benchmark_app)",
+    )
     args = parser.parse_args(argv)
     seg = args.task == 'seg'
     args.shape = tuple(args.shape or ((512, 1024) if seg else (256, 192)))
@@ -179,7 +185,9 @@ def main(argv=None) -> None:
     command = 'python tools/analysis/benchmark.py ' + ' '.join(
         sys.argv[1:] if argv is None else argv
     )
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or scratch
+        os.makedirs(folder, exist_ok=True)
         if args.profile:
             body = run_profile(args, folder)
         elif args.train:
