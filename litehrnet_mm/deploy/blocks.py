@@ -26,6 +26,8 @@ from .deferred import (
     Layout,
     ToLogicalOrder,
     WideLiteBlocks,
+    block_layouts,
+    convs_of,
     permute_layer_,
     weigh,
 )
@@ -48,11 +50,25 @@ class DeployStem(nn.Module):
             conv_act(stem.linear_conv),
         )
         self.half = self.conv1[0].out_channels // 2
+        self.shuffled = True
+
+    def defer_shuffle_(self) -> Layout:
+        """Leave the output's channel shuffle to the layers that read it
+        (in place, for OpenVINO's form): return the branches
+        concatenated, and the channel order that leaves them in."""
+        self.shuffled = False
+        channels = sum(
+            convs_of(b)[-1].out_channels for b in (self.branch1, self.branch2)
+        )
+        # The order one shuffle of two halves leaves, as after a block.
+        return block_layouts(_logical(channels), 1)[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x1, x2 = self.conv1(x).split([self.half, self.half], dim=1)
+        if not self.shuffled:
+            return torch.cat((self.branch1(x1), self.branch2(x2)), dim=1)
         return shuffle_cat(self.branch1(x1), self.branch2(x2))
 
 
@@ -244,23 +260,58 @@ class DeployLiteHRModule(nn.Module):
 
 def defer_shuffles_(model: nn.Module) -> nn.Module:
     """The deploy form of ``model`` (in place; returned) with the channel
-    shuffles of its LITE stages written down instead of applied
-    (:mod:`litehrnet_mm.deploy.deferred`): each stage of LITE modules runs
-    its branches in the orders the shuffles leave and ends with one
-    permutation per branch back to the logical order. The same function;
-    the form OpenVINO's export traces."""
-    for m in list(model.modules()):
-        if not isinstance(m, nn.Sequential) or not len(m):
-            continue
-        if not all(
-            isinstance(s, DeployLiteHRModule) and s.lite for s in m
-        ) or any(isinstance(s.layers, WideLiteBlocks) for s in m):
-            continue
-        layouts = [tuple(range(2 * c)) for c in m[0].layers[0].channels]
-        for module in m:
-            layouts = module.defer_shuffles_(layouts)
-        m.append(ToLogicalOrder(layouts))
+    shuffles of its Lite-HRNet backbones written down instead of applied
+    (:mod:`litehrnet_mm.deploy.deferred`): the stem leaves its branches
+    unshuffled, LITE stages run their branches in the orders the shuffles
+    leave, and each layer that reads a branch (a transition, a fusion
+    term, the iterative head) has its weights permuted to that order; a
+    permutation back to the logical order is left only where nothing can
+    absorb it (before a NAIVE stage, and on each returned branch not
+    already in it). The same function; the form OpenVINO's export traces.
+    """
+    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
+
+    for backbone in list(model.modules()):
+        if (
+            isinstance(backbone, LiteHRNet)
+            and backbone.deployed
+            and backbone.stem.shuffled
+        ):
+            _defer_in_backbone(backbone)
     return model
+
+
+def _logical(channels: int) -> Layout:
+    return tuple(range(channels))
+
+
+def _defer_in_backbone(backbone: nn.Module) -> None:
+    layouts = [backbone.stem.defer_shuffle_()]
+    for i in range(backbone.num_stages):
+        inputs = []
+        for j, layer in enumerate(getattr(backbone, f'transition{i}')):
+            source = layouts[min(j, len(layouts) - 1)]
+            if layer is None:
+                inputs.append(source)
+                continue
+            out = _logical(convs_of(layer)[-1].out_channels)
+            permute_layer_(layer, source, out)
+            inputs.append(out)
+        stage = getattr(backbone, f'stage{i}')
+        if all(m.lite for m in stage):
+            for module in stage:
+                inputs = module.defer_shuffles_(inputs)
+        else:
+            stage.insert(0, ToLogicalOrder(inputs))
+            inputs = [_logical(len(layout)) for layout in inputs]
+        layouts = inputs
+    if backbone.with_head:
+        layouts = backbone.head_layer.permute_(layouts)
+        backbone.head_layer = nn.Sequential(
+            backbone.head_layer, ToLogicalOrder(layouts)
+        )
+    else:
+        stage.append(ToLogicalOrder(layouts))
 
 
 class DeployIterativeHead(nn.Module):
@@ -278,6 +329,32 @@ class DeployIterativeHead(nn.Module):
                 for p in head.projects
             ]
         )
+
+    def permute_(self, layouts: Sequence[Layout]) -> List[Layout]:
+        """Permute the projections' weights in place so that the head
+        reads each branch ``i`` in the channel order ``layouts[i]``;
+        returns the orders its outputs are left in. Each projection writes
+        its output in the order of the branch it is added to next, so no
+        permutation runs between them; the last one (the highest
+        resolution it reaches) writes the logical order."""
+        n = len(layouts)
+        out = [_logical(len(layout)) for layout in layouts]
+        for k, project in enumerate(self.projects):
+            if project is None:
+                break
+            i = n - 1 - k
+            feeds_next = (
+                i > 0
+                and k + 1 < len(self.projects)
+                and self.projects[k + 1] is not None
+            )
+            out[i] = (
+                layouts[i - 1]
+                if feeds_next
+                else _logical(convs_of(project)[-1].out_channels)
+            )
+            permute_layer_(project, layouts[i], out[i])
+        return out
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         return refine_low_to_high(x, self.projects)

@@ -16,17 +16,23 @@ Nor a shuffle: every op of the block, being per channel or a 1x1 conv,
 runs in any channel order once its weights are permuted to match, so the
 shuffle only changes which physical channel holds which logical one. The
 blocks are built for the orders the shuffles leave (:func:`block_layouts`),
-the fusion's terms read and write those orders (their convs' columns and
-rows permuted: :func:`permute_layer_`; each output is its own branch plus
-terms, so it keeps that branch's order), and each stage ends with one
-permutation per branch back to the logical order (:class:`ToLogicalOrder`,
-traced as a 1x1 conv: :func:`~litehrnet_mm.deploy.ops.permute_channels`).
+and every layer that reads a branch takes it in its order, its weights
+permuted (:func:`permute_layer_`): the fusion's terms (each output is its
+own branch plus terms, so it keeps that branch's order), the transitions
+into the next stage (the stem's shuffle goes there too), the next stage's
+blocks, and the iterative head, whose projections write each result in the
+order of the branch it is added to next. A permutation back to the logical
+order (:class:`ToLogicalOrder`, traced as a 1x1 conv:
+:func:`~litehrnet_mm.deploy.ops.permute_channels`) is left only where no
+layer can absorb it: on a returned branch the head leaves in another
+branch's order (none for pose, which returns the highest resolution), and
+before a NAIVE stage (:func:`~litehrnet_mm.deploy.blocks.defer_shuffles_`).
 
 What it costs: the per-channel ops run on twice the channels (the kept
 half too). What it saves: per block and branch a split, a concatenation
 and a shuffle, data movement that OpenVINO's CPU plugin runs on reference
 kernels in its channels-last layout; on Lite-HRNet-18 the executed layers
-go from 699 to 556 (bf16). ONNX Runtime, whose splits and concatenations
+go from 699 to 547 (f32). ONNX Runtime, whose splits and concatenations
 are cheap in its planar layout, ran this form 1.1x slower, so only the
 OpenVINO export traces it. The same function, up to the order of the sums
 in the 1x1 convs; exactly the same in float64 (tested).
@@ -218,7 +224,7 @@ class ToLogicalOrder(nn.Module):
         ]
 
 
-def _convs(layer: nn.Module) -> List[nn.Conv2d]:
+def convs_of(layer: nn.Module) -> List[nn.Conv2d]:
     return [m for m in layer.modules() if isinstance(m, nn.Conv2d)]
 
 
@@ -233,7 +239,7 @@ def permute_layer_(layer: nn.Module, inputs: Layout, outputs: Layout) -> None:
     and writes its output in the order ``outputs``: the leading depthwise
     convs' channels and the first dense conv's input columns, then the
     last conv's output rows."""
-    convs = _convs(layer)
+    convs = convs_of(layer)
     index = torch.tensor(list(inputs))
     for conv in convs:
         if _is_depthwise(conv):

@@ -78,8 +78,8 @@ def openvino_form() -> Iterator[None]:
     layer at 256x192: with 49 of them, about a third of the network's
     time. As a conv it runs on the conv kernels in the graph's own layout
     and precision (u8 under int8, bf16 under bf16). With the deferred
-    shuffles of :mod:`litehrnet_mm.deploy.deferred` there is one such
-    conv per stage and branch, not one per block.
+    shuffles of :mod:`litehrnet_mm.deploy.deferred` such a conv is left
+    only on a returned branch that no layer could take in its order.
     """
     previous, _OPENVINO_FORM[0] = _OPENVINO_FORM[0], True
     try:

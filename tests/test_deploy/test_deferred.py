@@ -1,7 +1,7 @@
 """The deferred shuffles of OpenVINO's form (deploy/deferred.py): LITE
 modules with no split, concatenation or shuffle inside compute the deploy
 form's function (float64, so that only a wrong rewrite could show), and
-the traced graph holds one permutation per branch and stage."""
+the traced graph permutes only where nothing can absorb the order."""
 
 import copy
 
@@ -161,10 +161,24 @@ SMALL = dict(
 )
 
 
-def test_the_traced_graph_permutes_once_per_branch_and_stage(tmp_path):
+@pytest.mark.parametrize(
+    'out_indices, perms',
+    # Returned branches 1 and 2 leave the head in the orders of branches
+    # 0 and 1; branch 1's is the identity (four perfect shuffles of 16
+    # channels), so one permutation is left.
+    [((0,), 0), ((0, 1, 2), 1)],
+    ids=['pose', 'all'],
+)
+def test_the_traced_graph_permutes_only_returned_branches(
+    tmp_path, out_indices, perms
+):
+    """The stem's shuffle goes into the transitions' weights, each
+    stage's orders into the next stage's blocks and fusions, the last
+    stage's into the iterative head: a permutation is left only on a
+    returned branch that the head leaves in another branch's order."""
     import onnx
 
-    model = deployed(extra=SMALL).float()
+    model = deployed(extra=SMALL, out_indices=out_indices).float()
     with openvino_form():
         plain = write_onnx(model, (64, 48), str(tmp_path / 'plain.onnx'))
         deferred = write_onnx(
@@ -174,12 +188,9 @@ def test_the_traced_graph_permutes_once_per_branch_and_stage(tmp_path):
         )
     plain, deferred = onnx.load(plain).graph, onnx.load(deferred).graph
     # The stem's shuffle, then one per block and branch (modules x blocks
-    # x branches: 1x2x2 + 2x2x3), against one per stage and branch (2 +
-    # 3), less one: four shuffles of 16 channels are the identity (the
-    # perfect shuffle's order on 16), so stage 2's second branch needs
-    # none.
+    # x branches: 1x2x2 + 2x2x3).
     assert _permutation_convs(plain) == 1 + 1 * 2 * 2 + 2 * 2 * 3
-    assert _permutation_convs(deferred) == 1 + 2 + 2
+    assert _permutation_convs(deferred) == perms
     ops = [n.op_type for n in deferred.node]
     assert 'Transpose' not in ops and 'GlobalAveragePool' not in ops
     # A split and a concatenation per block and branch are gone; those
@@ -189,3 +200,12 @@ def test_the_traced_graph_permutes_once_per_branch_and_stage(tmp_path):
     assert splits <= len(
         [n for n in plain.node if n.op_type in ('Split', 'Concat')]
     ) - 2 * (1 * 2 * 2 + 2 * 2 * 3)
+
+
+def test_a_backbone_is_deferred_once():
+    model = deployed(extra=SMALL)
+    once = defer_shuffles_(copy.deepcopy(model))
+    twice = defer_shuffles_(copy.deepcopy(once))
+    x = torch.randn(1, 3, 64, 48, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(twice(x), model(x))

@@ -59,9 +59,10 @@ class ExportJob:
         """The model as a static fp32 ONNX graph in ``work_dir`` (written
         once per form); the starting point of the ONNX-based exporters.
         ``openvino`` traces OpenVINO's form of the same function: no
-        split, concatenation or shuffle inside a LITE stage, one
-        permutation conv per stage and branch
-        (:mod:`litehrnet_mm.deploy.deferred`, on a copy of the model), the
+        split, concatenation or shuffle inside a LITE stage, the channel
+        orders the shuffles leave absorbed into the weights of the layers
+        that read them (:mod:`litehrnet_mm.deploy.deferred`, on a copy of
+        the model), the
         global means as fixed-kernel pools
         (:func:`litehrnet_mm.deploy.ops.openvino_form`).
 

@@ -21,9 +21,11 @@ passes on:
 
 The graph is OpenVINO's form of the network (``ExportJob.onnx(openvino=
 True)``): each LITE stage runs with no split, concatenation or shuffle
-inside, and one permutation per branch at its end
-(:mod:`~litehrnet_mm.deploy.deferred`), traced as a 1x1 conv with a
-permutation matrix; the global means are fixed-kernel pools
+inside, the channel orders its shuffles leave absorbed into the weights
+of the layers that read them (:mod:`~litehrnet_mm.deploy.deferred`; a
+permutation, traced as a 1x1 conv with a permutation matrix, is left only
+on a returned branch in another order); the global means are fixed-kernel
+pools
 (:func:`~litehrnet_mm.deploy.ops.openvino_form`). OpenVINO's own
 ShuffleChannels took a third of the network's time, and its channel splits
 and concatenations run on reference kernels in the channels-last layout it
