@@ -126,3 +126,21 @@ def profile_onnx(
             )
         )
     return '\n\n'.join(sections)
+
+
+def profile_ours(
+    arch: str, shape: Tuple[int, int], threads: int, folder: str
+) -> str:
+    """:func:`profile_onnx` of our Lite-HRNet (``arch``, 1x1 head, the
+    benchmark's weights): its static fp32 ONNX export and OpenVINO's IR of
+    its own form, written into ``folder``."""
+    from . import candidates as zoo
+
+    ours = zoo.pose_candidates(arch, peers=False)[1]
+    model = zoo.build(ours, shape)
+    files = [
+        zoo.export_artifact(model, r, 'fp32', shape, f'{folder}/ours{e}', 1)
+        for r, e in (('onnxruntime', '.onnx'), ('openvino', '.xml'))
+    ]
+    x = zoo.benchmark_images(1, shape).numpy()
+    return profile_onnx(f'{ours.label}, static export', *files, x, threads)

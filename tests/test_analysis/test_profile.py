@@ -12,6 +12,7 @@ from litehrnet_mm.analysis.profile import (
     openvino_per_op,
     ort_per_op,
     profile_onnx,
+    profile_ours,
     profile_table,
 )
 from litehrnet_mm.deploy.onnx import write_onnx
@@ -90,3 +91,13 @@ def test_profile_onnx_gives_the_counts_and_the_tables(onnx_file):
     caps = ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
     # bf16 where the CPU computes in it, else no table that would be f32.
     assert ('\n\nOpenVINO bf16, its own form' in text) == ('BF16' in caps)
+
+
+@pytest.mark.slow
+def test_profile_ours_profiles_lite_hrnet_in_both_forms(tmp_path):
+    """benchmark.py --profile: the static ONNX export (ORT) and OpenVINO's
+    own form of it, which has no shuffle (Transpose) left."""
+    text = profile_ours('18', (64, 48), 1, str(tmp_path))
+    assert text.startswith('Lite-HRNet-18 (litehrnet_mm), static export: ')
+    assert '| Conv |' in text and '| Convolution |' in text
+    assert 'ShuffleChannels' not in text.split('OpenVINO f32')[1]

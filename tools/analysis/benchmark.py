@@ -157,21 +157,9 @@ def run_train(args) -> str:
 
 
 def run_profile(args, folder: str) -> str:
-    """ONNX Runtime's per-op profile of our static fp32 export, and
-    OpenVINO's of its own."""
-    from litehrnet_mm.analysis import candidates as zoo
-    from litehrnet_mm.analysis.profile import profile_onnx
+    from litehrnet_mm.analysis.profile import profile_ours
 
-    ours = zoo.pose_candidates(args.arch, peers=False)[1]
-    model, shape = zoo.build(ours, args.shape), args.shape
-    files = [
-        zoo.export_artifact(model, r, 'fp32', shape, f'{folder}/ours{e}', 1)
-        for r, e in (('onnxruntime', '.onnx'), ('openvino', '.xml'))
-    ]
-    x = zoo.benchmark_images(1, shape).numpy()
-    return profile_onnx(
-        f'{ours.label}, static export', *files, x, args.threads
-    )
+    return profile_ours(args.arch, args.shape, args.threads, folder)
 
 
 def main(argv=None) -> None:
