@@ -65,6 +65,19 @@ def pytest_collection_modifyitems(config, items):
             item._id = coerce_node_id(tagged)
 
 
+def load_tool(relative: str):
+    """The module of a command-line tool (``tools/...py``, not a package),
+    loaded from its file, so that a test calls its ``main()`` in this
+    process."""
+    import importlib.util
+
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def subprocess_env():
     """Environment for a child Python that imports this checkout."""

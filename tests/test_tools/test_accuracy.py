@@ -1,7 +1,6 @@
 """tools/deploy/accuracy.py: every runtime and precision exported, then
 through the host's test loop, in one table that says what ships."""
 
-import importlib.util
 import subprocess
 import sys
 
@@ -10,18 +9,15 @@ import torch
 
 from litehrnet_mm.deploy.artifact import write_metadata
 from litehrnet_mm.utils.mim import child_env
-from tests.conftest import REPO
+from tests.conftest import REPO, load_tool
 
 TOOL = REPO / 'tools' / 'deploy' / 'accuracy.py'
 SEG_DEMO = REPO / 'configs' / 'demo'
 SEG_DEMO /= 'fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py'
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('accuracy_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_accuracy_tool():
+    return load_tool('tools/deploy/accuracy.py')
 
 
 def artifact(tmp_path, name, diff):
@@ -31,7 +27,7 @@ def artifact(tmp_path, name, diff):
 
 
 def test_table_judges_each_precision_against_pytorch(tmp_path):
-    tool = load_tool()
+    tool = load_accuracy_tool()
     fp32 = artifact(tmp_path, 'a_fp32.xml', 2e-5)
     near = artifact(tmp_path, 'a_int8.xml', 0.1)
     far = artifact(tmp_path, 'b_int8.onnx', 0.4)
@@ -64,7 +60,7 @@ def test_table_judges_each_precision_against_pytorch(tmp_path):
 
 
 def test_bad_arguments_get_one_clear_error(tmp_path, capsys):
-    tool = load_tool()
+    tool = load_accuracy_tool()
     with pytest.raises(SystemExit):
         tool.parse_args(
             [

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REPO, SEG_DEMO
+from tests.conftest import REPO, SEG_DEMO, load_tool
 
 DEMO = REPO / 'tools' / 'demo' / 'seg_demo.py'
 
@@ -21,12 +21,7 @@ def _run(python, env, *args):
 
 
 def load_demo():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location('seg_demo', DEMO)
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    return demo
+    return load_tool(str(DEMO.relative_to(REPO)))
 
 
 def bad_data_folder(tmp_path, case):
