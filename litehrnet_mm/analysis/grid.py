@@ -9,7 +9,9 @@ int8 artifacts are calibrated on random images of the timed distribution:
 the weights are random, so these runs are about speed, never accuracy.
 """
 
+import contextlib
 import os
+import sys
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from .candidates import Candidate, benchmark_images, build, export_artifact
@@ -80,15 +82,17 @@ def paths_of(
             file = os.path.join(folder, name + SUFFIXES.get(runtime, ''))
             note = ''
             try:
-                file = export_artifact(
-                    model,
-                    runtime,
-                    precision,
-                    shape,
-                    file,
-                    batch,
-                    calib if precision == 'int8' else None,
-                )
+                # Quantizers draw progress bars on stdout; the tables own it.
+                with contextlib.redirect_stdout(sys.stderr):
+                    file = export_artifact(
+                        model,
+                        runtime,
+                        precision,
+                        shape,
+                        file,
+                        batch,
+                        calib if precision == 'int8' else None,
+                    )
             except Exception as e:  # a model that does not export is a result
                 note = f'export fails ({type(e).__name__})'
                 log(f'  {path}: {note}: {first_line(e)}')

@@ -24,6 +24,7 @@ def exports(monkeypatch):
     fails = set()
 
     def export_artifact(model, runtime, precision, shape, file, batch, calib):
+        print('Statistics collection 100%')  # as NNCF draws its bars
         asked.append((runtime, precision, os.path.basename(file), calib))
         if runtime in fails:
             raise RuntimeError(f'{runtime} cannot')
@@ -38,7 +39,7 @@ def paths(workers):
 
 
 def test_candidate_by_runtime_by_precision_where_the_pair_exists(
-    tmp_path, exports
+    tmp_path, exports, capsys
 ):
     asked, _ = exports
     runtimes = ['onnxruntime', 'openvino', 'tensorrt']
@@ -68,6 +69,9 @@ def test_candidate_by_runtime_by_precision_where_the_pair_exists(
         'openvino int8',
     ]
     assert paths(workers) == ['eager', 'deployed'] + pairs
+    # An exporter's progress goes to stderr: stdout is the tables'.
+    out = capsys.readouterr()
+    assert 'Statistics' not in out.out and 'Statistics' in out.err
     key = OURS.key
     assert [a[2] for a in asked] == [
         f'{key}-b2-onnxruntime-fp32.onnx',
