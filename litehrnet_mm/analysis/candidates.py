@@ -359,10 +359,10 @@ def export_artifact(
     from litehrnet_mm.deploy.artifact import write_metadata
     from litehrnet_mm.deploy.export import check_pair, export
     from litehrnet_mm.deploy.exporters import EXPORTERS, ExportJob
-    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
+    from litehrnet_mm.models.backbones.litehrnet import backbones_in
 
     model = copy.deepcopy(model).eval()
-    if any(isinstance(m, LiteHRNet) for m in model.modules()):
+    if backbones_in(model):
         return export(
             model, runtime, precision, shape, output, batch, calib
         ).path

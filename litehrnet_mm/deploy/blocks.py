@@ -269,14 +269,10 @@ def defer_shuffles_(model: nn.Module) -> nn.Module:
     absorb it (before a NAIVE stage, and on each returned branch not
     already in it). The same function; the form OpenVINO's export traces.
     """
-    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
+    from litehrnet_mm.models.backbones.litehrnet import backbones_in
 
-    for backbone in list(model.modules()):
-        if (
-            isinstance(backbone, LiteHRNet)
-            and backbone.deployed
-            and backbone.stem.shuffled
-        ):
+    for backbone in backbones_in(model):
+        if backbone.deployed and backbone.stem.shuffled:
             _defer_in_backbone(backbone)
     return model
 

@@ -36,9 +36,9 @@ def flatten_outputs(out) -> List[torch.Tensor]:
 def switch_backbones(model: nn.Module) -> int:
     """Switch every Lite-HRNet backbone inside ``model`` to its deploy
     form; returns how many there were."""
-    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
+    from litehrnet_mm.models.backbones.litehrnet import backbones_in
 
-    found = [m for m in model.modules() if isinstance(m, LiteHRNet)]
+    found = backbones_in(model)
     for m in found:
         switch_to_deploy(m, channels_last=False)
     return len(found)
@@ -105,6 +105,8 @@ def write_onnx(
     ``file``, static unless ``dynamic_batch``; returns ``file``."""
     import onnx
 
+    from litehrnet_mm.models.backbones.litehrnet import backbones_in
+
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f'export_onnx: batch={batch!r}; expected an int >= 1')
     model.eval()
@@ -138,17 +140,11 @@ def write_onnx(
     graph = onnx.load(file)
     onnx.checker.check_model(graph)
     ops = {node.op_type for node in graph.graph.node}
-    if 'BatchNormalization' in ops and _has_litehrnet(model):
+    if 'BatchNormalization' in ops and backbones_in(model):
         # Our deploy form folds every norm; other models (a peer's BN
         # after a global pool) keep theirs, and the runtimes run them.
         raise RuntimeError('export_onnx: BatchNormalization left in graph')
     return file
-
-
-def _has_litehrnet(model: nn.Module) -> bool:
-    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
-
-    return any(isinstance(m, LiteHRNet) for m in model.modules())
 
 
 def embed_onnx_metadata(file: str, metadata: Dict[str, object]) -> None:

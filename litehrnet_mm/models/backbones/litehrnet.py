@@ -499,3 +499,9 @@ class LiteHRNet(BaseModule):
         from litehrnet_mm.deploy import switch_to_deploy
 
         return switch_to_deploy(self, channels_last=channels_last)
+
+
+def backbones_in(model: nn.Module) -> List[LiteHRNet]:
+    """The Lite-HRNet backbones inside ``model`` (``model`` itself
+    included), in module order."""
+    return [m for m in model.modules() if isinstance(m, LiteHRNet)]

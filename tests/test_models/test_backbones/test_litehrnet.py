@@ -127,3 +127,13 @@ def test_extra_as_first_positional_argument():
     assert LiteHRNet('30').arch == '30'
     with pytest.raises(TypeError, match='extra dict both as the first'):
         LiteHRNet(extra, extra=extra)
+
+
+def test_backbones_in_finds_each_lite_hrnet_of_a_model():
+    from litehrnet_mm.models.backbones.litehrnet import backbones_in
+
+    one, two = LiteHRNet(arch='18'), LiteHRNet(arch='naive-18')
+    model = torch.nn.ModuleList([torch.nn.Conv2d(3, 3, 1), one, two])
+    assert backbones_in(model) == [one, two]
+    assert backbones_in(one) == [one]
+    assert backbones_in(torch.nn.Conv2d(3, 3, 1)) == []
