@@ -55,13 +55,25 @@ def mim_train(config, work, *extra, **popen):
     )
 
 
+def saved_checkpoint(work):
+    """The checkpoint ``last_checkpoint`` names, once the file names one
+    that exists; else None."""
+    try:
+        pointed = (work / 'last_checkpoint').read_text().strip()
+    except FileNotFoundError:
+        return None
+    return Path(pointed) if pointed and Path(pointed).is_file() else None
+
+
 def test_killed_run_resumes_and_loses_nothing(tiny_config):
     work = tiny_config.parent / 'work'
     # A session of its own, so SIGKILL reaches mim and the train.py it runs.
     run = mim_train(tiny_config, work, start_new_session=True)
     first = work / 'epoch_1.pth'
     deadline = time.time() + 300
-    while not (work / 'last_checkpoint').exists():
+    # mmengine creates last_checkpoint before it writes the path into it:
+    # wait for a path (the kill came between the two once).
+    while not saved_checkpoint(work):
         assert run.poll() is None, run.stdout.read()[-3000:]
         assert time.time() < deadline, 'no checkpoint within 300 s'
         time.sleep(0.05)
@@ -70,7 +82,7 @@ def test_killed_run_resumes_and_loses_nothing(tiny_config):
     assert run.returncode == -signal.SIGKILL
     saved = sorted(work.glob('epoch_*.pth'))
     assert first in saved and not (work / f'epoch_{MAX_EPOCHS}.pth').exists()
-    pointed = Path((work / 'last_checkpoint').read_text().strip())
+    pointed = saved_checkpoint(work)
     resumed_from = torch.load(pointed, map_location='cpu')['meta']
 
     resumed = mim_train(tiny_config, work, '--resume')
