@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Callable, Dict, List, Sequence, Tuple
 
+from litehrnet_mm.deploy.exporters.converter_venv import stop_converters
+
 from .candidates import Candidate, benchmark_images, build, export_artifact
 from .timing import time_blocks
 from .worker import Worker
@@ -131,6 +133,7 @@ def run_grid(
                     running.append(w)
                 else:
                     log(f'  {w.note}')
+            stop_converters()  # an idle converter holds GBs while timed
             log(f'timing {len(running)} paths, batch {batch}')
             results = time_blocks(
                 {w.name: w.block for w in running},

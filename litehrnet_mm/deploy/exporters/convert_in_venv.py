@@ -6,14 +6,24 @@ reduced precision, and writes a JSON report.
 ``precision``, ``program`` (.pt2), ``images`` (.npy of calibration images,
 for int8), ``output`` and ``report``. Imports only torch, numpy and the
 converters: litehrnet_mm, mmpose and mmseg are not importable here.
+
+``python convert_in_venv.py --serve`` serves one request per line of its
+standard input (the request file's path) until that closes, and ends the
+output of each with a line that starts with :data:`DONE` and says ``ok``
+or ``failed``: a process that exports several artifacts pays the
+interpreter's and the converters' imports (about 15 s) once.
 """
 
 import collections
 import json
 import sys
+import traceback
 
 import numpy as np
 import torch
+
+#: The start of the line that ends the output of each served request.
+DONE = '@@convert_in_venv done'
 
 
 def _calibrated(module, example, images, quantizer):
@@ -211,5 +221,24 @@ def main(path):
         json.dump(report, f)
 
 
+def serve(requests, out):
+    """:func:`main` on each request path read from ``requests``; a failed
+    one prints its traceback, and the next is served."""
+    for line in requests:
+        path = line.strip()
+        if not path:
+            continue
+        try:
+            main(path)
+            status = 'ok'
+        except Exception:
+            traceback.print_exc(file=out)
+            status = 'failed'
+        print(f'\n{DONE} {status}', file=out, flush=True)
+
+
 if __name__ == '__main__':
-    main(sys.argv[1])
+    if sys.argv[1] == '--serve':
+        serve(sys.stdin, sys.stdout)
+    else:
+        main(sys.argv[1])

@@ -7,9 +7,14 @@ they live in a venv of their own (``make install-converters`` makes
 torch). The model crosses over as a ``torch.export`` program saved to a
 file, which loads without litehrnet_mm, mmpose or mmseg; the calibration
 images as one ``.npy`` file. :mod:`.convert_in_venv` is the script that
-runs there.
+runs there: one process per converters venv, started at the first
+conversion and kept for the next ones (a conversion's own work is 30-80 s
+here; the interpreter and the converters' imports, about 15 s of it, are
+paid once per process), ended when this process exits.
 """
 
+import atexit
+import collections
 import json
 import os
 import subprocess
@@ -22,6 +27,8 @@ import torch
 import torch.nn as nn
 
 from litehrnet_mm.errors import LiteHRNetError
+
+from .convert_in_venv import DONE
 
 #: Names a converters venv (its folder or its python) other than the
 #: default ``.venv-converters`` beside the running venv.
@@ -79,32 +86,77 @@ def save_images(images: List[np.ndarray], work_dir: str) -> str:
     return file
 
 
+#: The serving converter process of each converters python.
+_SERVERS: Dict[str, subprocess.Popen] = {}
+
+
+def _server(python: str) -> subprocess.Popen:
+    """The converter process of ``python``, started if there is none or it
+    has ended."""
+    server = _SERVERS.get(python)
+    if server is None or server.poll() is not None:
+        # Isolated (-I): the script imports only torch, numpy and the
+        # converters, and nothing of this process's path (an editable
+        # tree, numpy 1) nor the script's own folder
+        # (exporters/executorch.py) may shadow them.
+        server = subprocess.Popen(
+            [python, '-I', str(_SCRIPT), '--serve'],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        _SERVERS[python] = server
+    return server
+
+
+@atexit.register
+def stop_converters() -> None:
+    """End the converter processes (their standard input closes; they
+    finish the request they serve, if any)."""
+    while _SERVERS:
+        _, server = _SERVERS.popitem()
+        try:
+            server.stdin.close()
+            server.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            server.kill()
+
+
 def run_converter(job: Dict[str, object], work_dir: str) -> Dict[str, object]:
     """Run :mod:`.convert_in_venv` on ``job`` (a JSON-able dict naming the
     runtime, precision, program, images and output) in the converters
-    venv; returns what it reports."""
+    venv's process; returns what it reports."""
+    python = converters_python()
     request = os.path.join(work_dir, 'convert_request.json')
     report = os.path.join(work_dir, 'convert_report.json')
     with open(request, 'w') as f:
         json.dump(dict(job, report=report), f)
-    # Isolated (-I): the script imports only torch, numpy and the
-    # converters, and nothing of this process's path (an editable tree,
-    # numpy 1) nor the script's own folder (exporters/executorch.py) may
-    # shadow them.
-    proc = subprocess.run(
-        [converters_python(), '-I', str(_SCRIPT), request],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    server = _server(python)
+    tail: collections.deque = collections.deque(maxlen=30)
+    status = None
+    try:
+        server.stdin.write(request + '\n')
+        server.stdin.flush()
+    except BrokenPipeError:
+        pass  # it ended before the request: its output and exit say why
+    for line in server.stdout:
+        if line.startswith(DONE):
+            status = line[len(DONE) :].strip()
+            break
+        tail.append(line.rstrip('\n'))
+    if status is None:
+        why = f'exit {server.wait()}'
+    elif status != 'ok' or not os.path.isfile(report):
+        why = 'the converter raised'
+    else:
+        with open(report) as f:
+            return json.load(f)
+    raise RuntimeError(
+        f'{job["runtime"]} conversion failed ({why}) in {python}:\n'
+        + '\n'.join(tail)
     )
-    if proc.returncode != 0 or not os.path.isfile(report):
-        tail = '\n'.join(proc.stdout.splitlines()[-30:])
-        raise RuntimeError(
-            f'{job["runtime"]} conversion failed (exit {proc.returncode}) in '
-            f'{converters_python()}:\n{tail}'
-        )
-    with open(report) as f:
-        return json.load(f)
 
 
 def convert_in_venv(job, runtime: str) -> Dict[str, object]:

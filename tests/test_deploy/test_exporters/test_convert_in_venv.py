@@ -4,6 +4,7 @@ torch and numpy until a converter runs, so its request handling and its
 rewrite of the program are tested here on a stand-in converter (the real
 conversions: test_executorch.py, test_litert.py)."""
 
+import io
 import json
 
 import numpy as np
@@ -74,3 +75,24 @@ def test_the_request_is_read_and_the_report_written(tmp_path, monkeypatch):
 
 def test_there_is_a_converter_for_each_runtime_of_the_venv():
     assert set(script.CONVERTERS) == {'executorch', 'litert'}
+
+
+def test_serve_reports_each_request_and_goes_on_after_a_failure(
+    tmp_path, monkeypatch
+):
+    calls = []
+
+    def main(path):
+        calls.append(path)
+        if path == 'bad.json':
+            raise ValueError('no kernel for upsample')
+
+    monkeypatch.setattr(script, 'main', main)
+    out = io.StringIO()
+    script.serve(io.StringIO('bad.json\n\ngood.json\n'), out)
+    assert calls == ['bad.json', 'good.json']
+    lines = out.getvalue().splitlines()
+    done = [line for line in lines if line.startswith(script.DONE)]
+    assert done == [f'{script.DONE} failed', f'{script.DONE} ok']
+    failed = out.getvalue().split(done[0])[0]
+    assert 'ValueError: no kernel for upsample' in failed

@@ -1,12 +1,14 @@
 """The converters venv and the crossing into it
 (deploy/exporters/converter_venv.py): finding its python, the program and
-images handed over, the request and report files, one error when it
-fails. A shell script stands in for its python: these tests start no
-interpreter (the conversions themselves: test_executorch.py,
-test_litert.py)."""
+images handed over, the request and report files, one process serving
+every conversion, one error when it fails. A shell script stands in for
+its python: these tests start no interpreter (the conversions themselves:
+test_executorch.py, test_litert.py)."""
 
 import json
 import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from litehrnet_mm.deploy.exporters import ExportJob
+from litehrnet_mm.deploy.exporters.convert_in_venv import DONE
 from litehrnet_mm.deploy.exporters.converter_venv import (
     ENV_VAR,
     convert_in_venv,
@@ -22,8 +25,15 @@ from litehrnet_mm.deploy.exporters.converter_venv import (
     run_converter,
     save_images,
     save_program,
+    stop_converters,
 )
 from litehrnet_mm.errors import LiteHRNetError
+
+
+@pytest.fixture(autouse=True)
+def no_server_outlives_its_test():
+    yield
+    stop_converters()
 
 
 def test_no_converters_venv_says_how_to_make_one(tmp_path, monkeypatch):
@@ -69,28 +79,45 @@ def test_the_program_and_the_images_cross_as_files(tmp_path):
     assert np.allclose(saved[2], images[2][0])
 
 
-# The stand-in converter: writes a report beside the request ($3, after -I
-# and the script) and says what it was given.
+# The stand-in converter, serving: for each request path read, a report
+# beside it that names the process, then the end-of-request line.
 REPORTS = (
-    'echo "$@"\n'
-    'echo \'{"ops": {"CONV_2D": 1}}\' '
-    '> "$(dirname "$3")/convert_report.json"\n'
+    'while read request; do\n'
+    '  echo "serving $request"\n'
+    '  echo "{\\"ops\\": {\\"CONV_2D\\": 1}, \\"pid\\": $$}" '
+    '> "$(dirname "$request")/convert_report.json"\n'
+    f'  echo "{DONE} ok"\n'
+    'done\n'
 )
+
+
+def converted(tmp_path, name, job=None):
+    work = tmp_path / name
+    work.mkdir()
+    return run_converter(job or {'runtime': 'litert', 'x': 1}, str(work))
 
 
 def test_the_request_goes_in_and_the_report_comes_back(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', REPORTS)))
-    work = tmp_path / 'work'
-    work.mkdir()
-    report = run_converter({'runtime': 'litert', 'x': 1}, str(work))
-    assert report == {'ops': {'CONV_2D': 1}}
-    with open(work / 'convert_request.json') as f:
+    report = converted(tmp_path, 'work')
+    assert report == {'ops': {'CONV_2D': 1}, 'pid': report['pid']}
+    with open(tmp_path / 'work' / 'convert_request.json') as f:
         request = json.load(f)
     assert request == {
         'runtime': 'litert',
         'x': 1,
-        'report': str(work / 'convert_report.json'),
+        'report': str(tmp_path / 'work' / 'convert_report.json'),
     }
+
+
+def test_one_process_serves_every_conversion(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', REPORTS)))
+    first = converted(tmp_path, 'a')['pid']
+    assert converted(tmp_path, 'b')['pid'] == first
+    # One that has ended is replaced.
+    os.kill(first, signal.SIGKILL)
+    time.sleep(0.1)
+    assert converted(tmp_path, 'c')['pid'] != first
 
 
 def test_a_failed_conversion_names_the_runtime_exit_and_output(
@@ -104,6 +131,26 @@ def test_a_failed_conversion_names_the_runtime_exit_and_output(
         r'\(exit 3\)(.|\n)*no module named litert_torch',
     ):
         run_converter({'runtime': 'litert'}, str(tmp_path))
+
+
+def test_a_conversion_that_raises_is_named_and_the_next_is_served(
+    tmp_path, monkeypatch
+):
+    # The first request raises (its traceback, then "failed"); the
+    # others are served.
+    script = (
+        'read request\n'
+        'echo "ValueError: no kernel for upsample"\n'
+        f'echo "{DONE} failed"\n'
+    ) + REPORTS
+    monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', script)))
+    with pytest.raises(
+        RuntimeError,
+        match=r'executorch conversion failed \(the converter raised\)'
+        r'(.|\n)*ValueError: no kernel for upsample',
+    ):
+        converted(tmp_path, 'a', {'runtime': 'executorch'})
+    assert converted(tmp_path, 'b')['ops'] == {'CONV_2D': 1}
 
 
 def job(tmp_path, precision, calib=None):
@@ -122,7 +169,11 @@ def test_a_job_becomes_a_request_with_its_precision(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', REPORTS)))
     calib = [np.random.rand(1, 3, 8, 6).astype(np.float32)] * 2
     report = convert_in_venv(job(tmp_path, 'int8', calib), 'executorch')
-    assert report == {'ops': {'CONV_2D': 1}, 'precision': 'int8'}
+    assert report == {
+        'ops': {'CONV_2D': 1},
+        'pid': report['pid'],
+        'precision': 'int8',
+    }
     with open(tmp_path / 'convert_request.json') as f:
         request = json.load(f)
     assert request['runtime'] == 'executorch'
