@@ -1,6 +1,8 @@
 """What the tests of the phone runtimes share: a tiny Lite-HRNet (two
 stages, 8-32 channels) on 64x48 images, so that a conversion takes
-seconds, and its export through the one export function."""
+seconds, and its export through the one export function. The tests of the
+reduced precisions export a one-stage net (every op type of a LITE stage,
+a third fewer nodes: a converter's passes cost by the node)."""
 
 import numpy as np
 import torch
@@ -29,10 +31,28 @@ TINY = dict(
 )
 
 
-def tiny_model(seed: int = 0) -> PoseModel:
-    """The tiny Lite-HRNet with a 1x1 heatmap conv, random weights (BN
-    statistics of ``rand`` images), heatmaps scaled to peak near 1."""
-    model = PoseModel(LiteHRNet(extra=TINY), num_keypoints=5)
+#: One LITE stage of two branches: the cross-resolution and spatial
+#: weightings, a fusion, the iterative head.
+ONE_STAGE = dict(
+    TINY,
+    num_stages=1,
+    stages_spec=dict(
+        num_modules=(1,),
+        num_branches=(2,),
+        num_blocks=(1,),
+        module_type=('LITE',),
+        with_fuse=(True,),
+        reduce_ratios=(4,),
+        num_channels=((8, 16),),
+    ),
+)
+
+
+def tiny_model(seed: int = 0, extra: dict = TINY) -> PoseModel:
+    """The tiny Lite-HRNet (or another ``extra``) with a 1x1 heatmap conv,
+    random weights (BN statistics of ``rand`` images), heatmaps scaled to
+    peak near 1."""
+    model = PoseModel(LiteHRNet(extra=extra), num_keypoints=5)
     random_weights_(model, (2, 3, *SHAPE), seed=seed)
     model.eval()
     with torch.no_grad():
@@ -54,10 +74,10 @@ def calibration(n: int = 8) -> list:
 SUFFIX = {'ncnn': '.param', 'executorch': '.pte', 'litert': '.tflite'}
 
 
-def exported(folder, runtime, precision, batch=1):
-    """``export`` of a fresh tiny model into ``folder``; returns (result,
-    model)."""
-    model = tiny_model()
+def exported(folder, runtime, precision, batch=1, extra=TINY):
+    """``export`` of a fresh tiny model (or another ``extra``) into
+    ``folder``; returns (result, model)."""
+    model = tiny_model(extra=extra)
     calib = calibration() if precision == 'int8' else None
     result = export(
         model,

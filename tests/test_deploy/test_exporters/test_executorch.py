@@ -9,6 +9,7 @@ import pytest
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
 from tests.test_deploy.test_exporters.phone import (
+    ONE_STAGE,
     assert_runs_like_pytorch,
     exported,
     images,
@@ -45,7 +46,7 @@ def test_fp32_matches_pytorch_with_only_upsampling_outside_xnnpack(fp32):
 
 @pytest.mark.slow
 def test_int8_takes_and_gives_float32(tmp_path):
-    result, _ = exported(tmp_path, 'executorch', 'int8')
+    result, _ = exported(tmp_path, 'executorch', 'int8', extra=ONE_STAGE)
     assert set(result.metadata['runtime_options']['not_delegated']) <= (
         PORTABLE
     )

@@ -10,6 +10,7 @@ import pytest
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.runtimes import load_runtime
 from tests.test_deploy.test_exporters.phone import (
+    ONE_STAGE,
     assert_runs_like_pytorch,
     exported,
     images,
@@ -41,7 +42,7 @@ def test_fp32_matches_pytorch_with_builtin_ops_only(fp32):
 def test_reduced_precision_stores_its_type_and_takes_float32(
     tmp_path, precision
 ):
-    result, _ = exported(tmp_path, 'litert', precision)
+    result, _ = exported(tmp_path, 'litert', precision, extra=ONE_STAGE)
     assert no_tensorflow_ops(result.metadata['runtime_options']['ops'])
     runtime = load_runtime(result.path, threads=1)
     assert runtime.precision == precision
