@@ -63,6 +63,14 @@ def pytest_collection_modifyitems(config, items):
             from _pytest.nodeid import coerce_node_id
 
             item._id = coerce_node_id(tagged)
+    # The modules with slow tests first, each module's tests kept together
+    # (their fixtures set up once): the workers take the long runs while
+    # the rest still queue behind them, and do not end on one of them
+    # while the other worker idles.
+    slow = {
+        i.nodeid.split('::')[0] for i in items if i.get_closest_marker('slow')
+    }
+    items.sort(key=lambda i: i.nodeid.split('::')[0] not in slow)
 
 
 def load_tool(relative: str):
