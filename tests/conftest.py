@@ -67,10 +67,8 @@ def pytest_collection_modifyitems(config, items):
     # (their fixtures set up once): the workers take the long runs while
     # the rest still queue behind them, and do not end on one of them
     # while the other worker idles.
-    slow = {
-        i.nodeid.split('::')[0] for i in items if i.get_closest_marker('slow')
-    }
-    items.sort(key=lambda i: i.nodeid.split('::')[0] not in slow)
+    slow = {i.path for i in items if i.get_closest_marker('slow')}
+    items.sort(key=lambda i: i.path not in slow)
 
 
 def load_tool(relative: str):

@@ -148,8 +148,10 @@ def run_converter(job: Dict[str, object], work_dir: str) -> Dict[str, object]:
         tail.append(line.rstrip('\n'))
     if status is None:
         why = f'exit {server.wait()}'
-    elif status != 'ok' or not os.path.isfile(report):
+    elif status != 'ok':
         why = 'the converter raised'
+    elif not os.path.isfile(report):
+        why = f'it wrote no report {report}'
     else:
         with open(report) as f:
             return json.load(f)

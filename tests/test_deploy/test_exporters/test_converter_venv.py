@@ -187,3 +187,14 @@ def test_int8_without_calibration_images_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', REPORTS)))
     with pytest.raises(ValueError, match='executorch int8 needs calibration'):
         convert_in_venv(job(tmp_path, 'int8'), 'executorch')
+
+
+def test_a_conversion_without_a_report_says_so(tmp_path, monkeypatch):
+    script = f'while read request; do echo "{DONE} ok"; done\n'
+    monkeypatch.setenv(ENV_VAR, str(fake_venv(tmp_path / 'venv', script)))
+    with pytest.raises(
+        RuntimeError,
+        match=r'litert conversion failed \(it wrote no report .*'
+        r'convert_report\.json\)',
+    ):
+        converted(tmp_path, 'a')
