@@ -14,6 +14,9 @@ first worker to need a run trains it, under a file lock, and the others
 reuse its work_dir; and xdist's default ``--dist load`` becomes
 ``loadgroup`` (:func:`pytest_configure`), which keeps each run's tests on
 one worker (their ``xdist_group``), so that no worker waits on the other.
+Every other module is a group of its own (:func:`module_groups`): a
+module's fixtures are set up once, not once per worker that takes one of
+its tests.
 """
 
 import json
@@ -49,26 +52,49 @@ def pytest_configure(config):
     )
     if os.environ.get('PYTEST_XDIST_WORKER') and not chosen:
         config.option.loadgroup = True
+    # Groups go out in collection order (the slow ones first, below), not
+    # by their number of tests.
+    if not chosen:
+        config.option.loadscopereorder = False
+    config.pluginmanager.register(GroupTags(), 'litehrnet-group-tags')
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    # pytest-xdist 3.8 tags a grouped test by setting ``item._nodeid`` to
-    # ``nodeid@group``; pytest 9 reads a node's id from ``item._id``, so
-    # the tag was lost and ``loadgroup`` scheduled like ``load``. Carry the
-    # tag over (a no-op where xdist and pytest agree).
-    for item in items:
-        tagged = getattr(item, '_nodeid', None)
-        if tagged and tagged != item.nodeid and hasattr(item, '_id'):
-            from _pytest.nodeid import coerce_node_id
-
-            item._id = coerce_node_id(tagged)
-    # The modules with slow tests first, each module's tests kept together
-    # (their fixtures set up once): the workers take the long runs while
-    # the rest still queue behind them, and do not end on one of them
-    # while the other worker idles.
+    """Before xdist tags the grouped tests: the modules with slow tests
+    first, the two session runs' groups leading, each module's tests kept
+    together, and every test that names no group grouped by its module."""
     slow = {i.path for i in items if i.get_closest_marker('slow')}
-    items.sort(key=lambda i: i.path not in slow)
+    runs = {
+        i.path for i in items if {'pose_run', 'seg_run'} & set(i.fixturenames)
+    }
+    items.sort(key=lambda i: (i.path not in runs, i.path not in slow))
+    if getattr(config.option, 'loadgroup', False):
+        module_groups(items, config.rootpath)
+
+
+def module_groups(items, root):
+    """Put each test without an ``xdist_group`` in its module's group."""
+    for item in items:
+        if not item.get_closest_marker('xdist_group'):
+            name = item.path.relative_to(root).as_posix()
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
+class GroupTags:
+    """pytest-xdist 3.8 tags a grouped test by setting ``item._nodeid``
+    to ``nodeid@group``; pytest 9 reads a node's id from ``item._id``, so
+    the tag was lost and ``loadgroup`` scheduled like ``load``. Carries the
+    tag over, after xdist (a no-op where xdist and pytest agree)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        from _pytest.nodeid import coerce_node_id
+
+        for item in items:
+            tagged = getattr(item, '_nodeid', None)
+            if tagged and tagged != item.nodeid and hasattr(item, '_id'):
+                item._id = coerce_node_id(tagged)
 
 
 def load_tool(relative: str):
