@@ -1,11 +1,10 @@
 """Accuracy of an artifact through the host's test loop
-(litehrnet_mm.deploy.evaluate, tools/deploy/evaluate.py): the artifact
-stands in for backbone and head, batches of any size run on a static
-graph, and an fp32 artifact gives the PyTorch model's metric."""
+(litehrnet_mm.deploy.evaluate): the artifact stands in for backbone and
+head, and batches of any size run on a static graph. That an fp32
+artifact gives the PyTorch model's metric in the host's loop is tested
+end to end through tools/deploy/accuracy.py
+(tests/test_tools/test_accuracy.py)."""
 
-import copy
-
-import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -15,9 +14,6 @@ from litehrnet_mm.deploy.evaluate import (
     artifact_in_host,
     ships,
 )
-from tests.conftest import REPO
-
-SEG_DEMO = 'fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py'
 
 
 class FakeRuntime:
@@ -87,42 +83,3 @@ def test_a_model_without_a_head_is_refused():
     with pytest.raises(TypeError, match='decode_head'):
         with artifact_in_host(model, FakeRuntime()):
             pass
-
-
-def test_fp32_artifact_gives_the_pytorch_metric(tmp_path):
-    """The segmentation demo's config on a few synthetic images: the host's
-    test loop gives the same mIoU with the OpenVINO fp32 artifact as with
-    the PyTorch model."""
-    pytest.importorskip('mmseg')
-    pytest.importorskip('openvino')
-    from mmengine.config import Config
-
-    from litehrnet_mm.analysis.models import build_from_config
-    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
-    from litehrnet_mm.deploy.evaluate import evaluate_artifacts
-    from litehrnet_mm.deploy.export import export
-    from litehrnet_mm.deploy.metadata import config_metadata
-
-    root = tmp_path / 'data'
-    generate_seg_dataset(str(root), 2, 6, size=(64, 64), seed=0)
-    cfg = Config.fromfile(str(REPO / 'configs' / 'demo' / SEG_DEMO))
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(root)
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
-    model = build_from_config(cfg)
-    checkpoint = str(tmp_path / 'model.pth')
-    torch.save({'state_dict': model.model.state_dict()}, checkpoint)
-    artifact = export(
-        copy.deepcopy(model),
-        'openvino',
-        'fp32',
-        (64, 64),
-        str(tmp_path / 'seg.xml'),
-        metadata=config_metadata(cfg),
-        atol=1e-4,
-    ).path
-    metrics = evaluate_artifacts(cfg, checkpoint, [artifact], threads=1)
-    eager, compiled = metrics['PyTorch'], metrics[artifact]
-    assert set(eager) == set(compiled) and 'mIoU' in eager
-    assert np.isclose(compiled['mIoU'], eager['mIoU'], atol=0.2)

@@ -85,10 +85,11 @@ def test_bad_arguments_get_one_clear_error(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_exports_and_evaluates_on_generated_seg_data(tmp_path):
-    """The seg demo's config on a few generated images: ONNX Runtime at
-    fp32 gives PyTorch's mIoU, and the table and its file say so."""
+    """The seg demo's config on a few generated images: the OpenVINO fp32
+    artifact, evaluated in mmseg's test loop (evaluate_artifacts), gives
+    PyTorch's mIoU, and the table and its file say so."""
     pytest.importorskip('mmseg')
-    pytest.importorskip('onnxruntime')
+    pytest.importorskip('openvino')
     from mmengine.config import Config
 
     from litehrnet_mm.analysis.models import build_from_config
@@ -110,7 +111,7 @@ def test_exports_and_evaluates_on_generated_seg_data(tmp_path):
     ]
     proc = subprocess.run(
         [sys.executable, str(TOOL), str(SEG_DEMO), str(checkpoint)]
-        + ['--shape', '64', '64', '--runtimes', 'onnxruntime']
+        + ['--shape', '64', '64', '--runtimes', 'openvino']
         + ['--precisions', 'fp32', '--threads', '1']
         + ['--out-dir', str(tmp_path / 'out'), '--cfg-options', *options],
         cwd=REPO,
@@ -120,13 +121,13 @@ def test_exports_and_evaluates_on_generated_seg_data(tmp_path):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert '[1/1] export onnxruntime fp32 ->' in proc.stdout
+    assert '[1/1] export openvino fp32 ->' in proc.stdout
     (row,) = [
         line.strip('| ').split(' | ')
         for line in proc.stdout.splitlines()
-        if line.startswith('| onnxruntime')
+        if line.startswith('| openvino')
     ]
     assert row[1] == 'fp32' and abs(float(row[3])) <= 0.2
     assert float(row[4]) <= 1e-4
     table = (tmp_path / 'out' / 'accuracy.md').read_text()
-    assert '| onnxruntime | fp32 |' in table
+    assert '| openvino | fp32 |' in table
