@@ -27,7 +27,7 @@ PORTABLE = {
 @pytest.fixture(scope='module')
 def fp32(tmp_path_factory):
     folder = tmp_path_factory.mktemp('executorch')
-    return exported(folder, 'executorch', 'fp32', batch=2)
+    return exported(folder, 'executorch', 'fp32', batch=2, extra=ONE_STAGE)
 
 
 @pytest.mark.slow

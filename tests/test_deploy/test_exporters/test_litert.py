@@ -23,7 +23,8 @@ def no_tensorflow_ops(ops):
 
 @pytest.fixture(scope='module')
 def fp32(tmp_path_factory):
-    return exported(tmp_path_factory.mktemp('litert'), 'litert', 'fp32')
+    folder = tmp_path_factory.mktemp('litert')
+    return exported(folder, 'litert', 'fp32', extra=ONE_STAGE)
 
 
 @pytest.mark.slow
