@@ -32,6 +32,16 @@ from .timing import local_block
 BASE_MODULES = ('torch', 'litehrnet_mm.analysis.worker')
 
 
+def host_modules(task: str, torch_paths: bool) -> List[str]:
+    """What the fork server imports for ``task`` (``'pose'`` or
+    ``'seg'``): its host's models where PyTorch paths run (they build the
+    model), nothing where the workers only load artifacts (the host's
+    import is ~12 s here)."""
+    if not torch_paths:
+        return []
+    return ['mmseg.models' if task == 'seg' else 'mmpose.models']
+
+
 def worker_context(modules: Sequence[str] = ()):
     """A multiprocessing context whose processes fork from a server that
     imported :data:`BASE_MODULES` and ``modules`` (e.g. ``mmpose.models``

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from litehrnet_mm.analysis.candidates import pose_candidates
-from litehrnet_mm.analysis.worker import Worker, serve
+from litehrnet_mm.analysis.worker import Worker, host_modules, serve
 
 PORT, OURS = pose_candidates('18', peers=False)
 SHAPE = (32, 32)
@@ -139,3 +139,11 @@ def test_a_worker_that_cannot_start_keeps_its_reason(tmp_path):
     )
     assert not failing.start(ThreadContext(), atol=None)
     assert failing.note.startswith('fails: FileNotFoundError: ')
+
+
+def test_the_fork_server_imports_a_host_only_for_pytorch_paths():
+    assert host_modules('pose', torch_paths=True) == ['mmpose.models']
+    assert host_modules('seg', torch_paths=True) == ['mmseg.models']
+    # Workers that only load artifacts never build a model.
+    assert host_modules('pose', torch_paths=False) == []
+    assert host_modules('seg', torch_paths=False) == []

@@ -93,15 +93,13 @@ def run_inference(args, folder: str) -> str:
     from litehrnet_mm.analysis.candidates import select
     from litehrnet_mm.analysis.grid import paths_of, run_grid
     from litehrnet_mm.analysis.report import best_paths, inference_table
-    from litehrnet_mm.analysis.worker import worker_context
+    from litehrnet_mm.analysis.worker import host_modules, worker_context
 
     try:
         models = select(args.task, args.arch, args.peers, args.models)
     except ValueError as e:
         sys.exit(f'benchmark: {e}')
     seg = args.task == 'seg'
-    # Workers that only load artifacts need no host (its import: ~12 s).
-    hosts = ['mmseg.models' if seg else 'mmpose.models'] if args.torch else []
 
     def workers_of(batch):
         return [
@@ -124,7 +122,7 @@ def run_inference(args, folder: str) -> str:
     rows = run_grid(
         args.batch,
         workers_of,
-        worker_context(hosts),
+        worker_context(host_modules(args.task, args.torch)),
         args.atol,
         args.rounds,
         args.block_seconds,
