@@ -139,6 +139,87 @@ def test_openvino_int8_is_written_compiled_and_runs_f32_elsewhere(ov_int8):
     assert precisions & {'u8', 'i8'}
 
 
+def activation_ranges(ir):
+    """(input_low, input_high) of each FakeQuantize on an activation."""
+    ranges = []
+    for op in ir.get_ops():
+        if op.get_type_name() != 'FakeQuantize' or (
+            op.input_value(0).get_node().get_type_name() == 'Constant'
+        ):
+            continue
+        low, high = (op.input_value(i).get_node().get_data() for i in (1, 2))
+        ranges.append((float(low.min()), float(high.max())))
+    return ranges
+
+
+@pytest.mark.slow
+def test_openvino_int8_design_keeps_the_sums_fp32_and_is_asymmetric(ov_int8):
+    """OpenVINO's int8 of Lite-HRNet (quantize.OPENVINO_INT8): no sum (a
+    fusion's, the head's) reads a quantized input, and the signed
+    activations get asymmetric ranges (NNCF's symmetric ones have
+    low = -high * 128 / 127)."""
+    import openvino as ov
+
+    _, result = ov_int8
+    ir = ov.Core().read_model(result.path)
+    sums = [
+        op
+        for op in ir.get_ops()
+        if op.get_type_name() == 'Add'
+        and 'Constant'
+        not in {op.input_value(i).get_node().get_type_name() for i in (0, 1)}
+    ]
+    assert sums  # the fusions' sums (bias adds have a Constant input)
+    for op in sums:
+        for i in (0, 1):
+            source = op.input_value(i).get_node().get_type_name()
+            assert source != 'FakeQuantize', op.get_friendly_name()
+    signed = [(lo, hi) for lo, hi in activation_ranges(ir) if lo < 0]
+    assert signed
+    assert not any(np.isclose(-lo, hi * 128 / 127) for lo, hi in signed)
+
+
+def test_a_peer_gets_nncfs_defaults_on_openvino(tmp_path, monkeypatch):
+    """The benchmark's peers (int8_design=False) are quantized with NNCF's
+    defaults (symmetric, every op), ours with OPENVINO_INT8."""
+    from litehrnet_mm.deploy import quantize
+    from litehrnet_mm.deploy.exporters.base import ExportJob
+    from litehrnet_mm.deploy.exporters.openvino import export_openvino
+
+    calls = []
+    monkeypatch.setattr(
+        quantize,
+        'quantize_openvino',
+        lambda *args, **kwargs: calls.append(kwargs),
+    )
+    for design in (True, False):
+        job = ExportJob(
+            model=torch.nn.Conv2d(3, 4, 1).eval(),
+            shape=(8, 8),
+            batch=1,
+            precision='int8',
+            output=str(tmp_path / f'{design}.xml'),
+            work_dir=str(tmp_path),
+            calib=images(1),
+            int8_design=design,
+        )
+        with pytest.raises(RuntimeError, match='without .bin'):
+            export_openvino(job)  # the stand-in writes nothing
+    ours, peer = calls
+    assert ours['preset'] == 'mixed' and ours['keep_fp32_types'] == ('Add',)
+    assert 'preset' not in peer and 'keep_fp32_types' not in peer
+    assert ours['keep_fp32'] == peer['keep_fp32'] == []
+
+
+def test_an_unknown_preset_is_refused(onnx_file, tmp_path):
+    from litehrnet_mm.deploy.quantize import quantize_openvino
+
+    with pytest.raises(ValueError, match='expected one of'):
+        quantize_openvino(
+            onnx_file, images(1), str(tmp_path / 'q.xml'), preset='fast'
+        )
+
+
 @pytest.mark.slow
 def test_openvino_int8_calibration_is_repeatable(ov_int8, tmp_path):
     model, first = ov_int8

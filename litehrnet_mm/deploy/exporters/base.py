@@ -38,10 +38,11 @@ class ExportJob:
             (1, 3, H, W) float32; None for the other precisions.
         dynamic_batch: Leave the batch axis free (ONNX-based runtimes).
         int8_design: int8 with Lite-HRNet's design
-            (:mod:`litehrnet_mm.deploy.quantize`: which convs stay fp32);
-            False runs the quantizer over the whole graph with its
-            defaults, as a user would apply it to another model (the
-            benchmark's peers).
+            (:mod:`litehrnet_mm.deploy.quantize`: which convs stay fp32
+            for ONNX Runtime, NNCF's options for OpenVINO); False runs
+            the quantizer over the whole graph with its defaults, as a
+            user would apply it to another model (the benchmark's
+            peers).
     """
 
     model: nn.Module
