@@ -29,7 +29,13 @@ from .onnx import (
 )
 from .runtimes import RUNTIMES
 
-__all__ = ['ExportResult', 'check_pair', 'export', 'pairs']
+__all__ = [
+    'ExportResult',
+    'check_accuracy_control',
+    'check_pair',
+    'export',
+    'pairs',
+]
 
 
 @dataclass
@@ -84,6 +90,29 @@ def _check_input(
     return torch.rand(batch, 3, *shape, generator=gen).numpy()
 
 
+def check_accuracy_control(
+    runtime: str, precision: str, max_drop: Optional[float]
+) -> None:
+    """One clear error unless ``max_drop`` is None or a drop (a number
+    >= 0) asked of OpenVINO int8, the pair NNCF's accuracy control is
+    for."""
+    if max_drop is None:
+        return
+    if (runtime, precision) != ('openvino', 'int8'):
+        raise ValueError(
+            f"max_drop is for OpenVINO int8 (NNCF's accuracy control); got "
+            f'runtime {runtime!r}, precision {precision!r}'
+        )
+    number = isinstance(max_drop, (int, float)) and not isinstance(
+        max_drop, bool
+    )
+    if not number or max_drop < 0:
+        raise ValueError(
+            f'max_drop={max_drop!r}; expected a number >= 0 (the most of '
+            'the metric int8 may lose: 0.01 AP, 1 mIoU)'
+        )
+
+
 def export(
     model: nn.Module,
     runtime: str,
@@ -96,6 +125,8 @@ def export(
     dynamic_batch: bool = False,
     atol: Optional[float] = None,
     seed: int = 1,
+    max_drop: Optional[float] = None,
+    validation=None,
 ) -> ExportResult:
     """Export ``model`` for ``runtime`` at ``precision``.
 
@@ -119,6 +150,13 @@ def export(
             least 1), is at most this; None keeps it whatever it is.
         seed (int): The seed of the check input when there are no
             calibration images.
+        max_drop (float, optional): OpenVINO int8 only: NNCF's accuracy
+            control returns quantizers to fp32 until int8 loses at most
+            this much of the host's metric on ``validation``
+            (:mod:`litehrnet_mm.deploy.accuracy_control`); None: plain
+            post-training int8.
+        validation (HostMetric, optional): The metric ``max_drop`` is
+            measured with; required with it.
 
     Returns:
         ExportResult: The path and the difference from PyTorch.
@@ -131,6 +169,12 @@ def export(
             'export: int8 needs calibration images (calib=[(1, 3, H, W) '
             'arrays]; tools/deploy/export.py reads the training split or '
             '--calib-dir)'
+        )
+    check_accuracy_control(runtime, precision, max_drop)
+    if max_drop is not None and validation is None:
+        raise ValueError(
+            'export: max_drop needs validation (a HostMetric of the '
+            "config's training split; tools/deploy/export.py makes it)"
         )
     shape = (int(shape[0]), int(shape[1]))
     model.eval()
@@ -157,6 +201,8 @@ def export(
             work_dir=work_dir,
             calib=calib,
             dynamic_batch=dynamic_batch,
+            validation=validation,
+            max_drop=max_drop,
         )
         options = EXPORTERS[runtime](job) or {}
         compiled = RUNTIMES[runtime](job.output, None, **options)
@@ -180,6 +226,8 @@ def export(
             output_scale=scale,
             check_input='calibration images' if calib else 'uniform noise',
         )
+        if max_drop is not None:
+            meta['accuracy_control'] = validation.summary(max_drop)
         if job.output.lower().endswith('.onnx'):
             embed_onnx_metadata(job.output, meta)
         for name in os.listdir(staged):

@@ -82,6 +82,10 @@ POOLED_CONVS = ('/crw/', '/spatial_weighting/')
 #: (the module docstring says why). A peer gets NNCF's defaults.
 OPENVINO_INT8 = dict(preset='mixed', keep_fp32_types=('Add',))
 
+#: Accuracy control ranks the groups of quantizers by how far each moves
+#: the outputs of this many validation images (NNCF's default: 300).
+RANKING_IMAGES = 100
+
 
 def fp32_convs(onnx_file: str) -> List[str]:
     """Names of the Conv nodes of ``onnx_file`` that int8 keeps in fp32:
@@ -134,6 +138,8 @@ def quantize_openvino(
     fast_bias_correction: bool = True,
     preset: str = 'performance',
     keep_fp32_types: Sequence[str] = (),
+    validation=None,
+    max_drop: Optional[float] = None,
 ) -> str:
     """NNCF's post-training int8 of ``onnx_file`` for OpenVINO, calibrated
     on ``images``, with the convs ``keep_fp32`` (default
@@ -144,6 +150,11 @@ def quantize_openvino(
     Weights are quantized per output channel, activations per tensor:
     symmetric with ``preset='performance'`` (NNCF's default for the CPU),
     asymmetric with ``'mixed'``.
+
+    With ``max_drop``, NNCF's accuracy control measures ``validation``
+    (a :class:`~litehrnet_mm.deploy.accuracy_control.HostMetric`) and
+    returns to fp32 the quantizers that cost it most until int8 loses at
+    most ``max_drop`` (:mod:`litehrnet_mm.deploy.accuracy_control`).
     """
     import nncf
     import openvino as ov
@@ -164,9 +175,7 @@ def quantize_openvino(
     # OpenVINO names a conv with a bias '<onnx name>/WithoutBiases' and
     # its bias add '<onnx name>'.
     patterns = [re.escape(n) + '(/WithoutBiases)?' for n in keep_fp32]
-    quantized = nncf.quantize(
-        model,
-        nncf.Dataset(samples),
+    options = dict(
         preset=presets[preset],
         subset_size=len(samples),
         fast_bias_correction=fast_bias_correction,
@@ -174,6 +183,33 @@ def quantize_openvino(
             patterns=patterns, types=list(keep_fp32_types), validate=False
         ),
     )
+    if max_drop is None:
+        quantized = nncf.quantize(model, nncf.Dataset(samples), **options)
+    else:
+        from nncf.quantization.advanced_parameters import (
+            AdvancedAccuracyRestorerParameters,
+        )
+
+        if validation is None:
+            raise ValueError(
+                'quantize_openvino: max_drop needs validation (a '
+                'HostMetric of the training split)'
+            )
+        quantized = nncf.quantize_with_accuracy_control(
+            model,
+            nncf.Dataset(samples),
+            nncf.Dataset(validation.items, validation.inputs),
+            validation,
+            max_drop=max_drop,
+            advanced_accuracy_restorer_parameters=(
+                AdvancedAccuracyRestorerParameters(
+                    ranking_subset_size=min(
+                        RANKING_IMAGES, len(validation.items)
+                    )
+                )
+            ),
+            **options,
+        )
     ov.save_model(quantized, output, compress_to_fp16=False)
     return output
 
@@ -269,15 +305,9 @@ def calibration_inputs(runner, cfg, count: int) -> List[np.ndarray]:
     training split read by the test pipeline (no augmentation, no
     shuffling, so the same images every time), through the model's data
     preprocessor; each (1, 3, H, W) float32."""
-    loader_cfg = copy.deepcopy(cfg.test_dataloader)
-    train = cfg.train_dataloader.dataset
-    for key in ('ann_file', 'data_prefix', 'data_root'):
-        if key in train:
-            loader_cfg.dataset[key] = copy.deepcopy(train[key])
-    loader_cfg.dataset.pop('bbox_file', None)
-    loader_cfg.dataset['test_mode'] = True
-    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
-    loader = runner.build_dataloader(loader_cfg)
+    from .accuracy_control import training_split_loader
+
+    loader = runner.build_dataloader(training_split_loader(cfg))
     images: List[np.ndarray] = []
     with torch.no_grad():
         for batch in loader:

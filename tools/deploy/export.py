@@ -4,7 +4,8 @@ form) for one runtime at one precision, checked against PyTorch.
     python tools/deploy/export.py CONFIG CHECKPOINT --runtime RUNTIME \\
         --precision PRECISION --shape H W --output FILE [--batch 1] \\
         [--dynamic-batch] [--calib-dir IMAGES] [--calib-images 300] \\
-        [--atol 1e-4] [--cfg-options KEY=VALUE ...]
+        [--atol 1e-4] [--max-drop DROP [--validation-images N]] \\
+        [--cfg-options KEY=VALUE ...]
 
 CHECKPOINT may be ``none`` to export randomly initialised weights. int8
 calibrates on ``--calib-images`` images: those of ``--calib-dir``, else the
@@ -15,9 +16,17 @@ written; reduced precision reports the difference: judge it by accuracy on
 a trained model); its metadata (``FILE.json``) carries what
 ``tools/deploy/infer.py`` and ``load_runtime`` need. The last line printed
 is the artifact's path.
+
+``--max-drop`` (OpenVINO int8) runs NNCF's accuracy control: quantizers go
+back to fp32 until int8 loses at most DROP of the host's metric (AP for
+pose, mIoU for segmentation) on the config's training split (its first
+``--validation-images``; default all), measured by the host's own test
+step and evaluator (``litehrnet_mm.deploy.accuracy_control``). The
+metadata records the measurements.
 """
 
 import argparse
+import contextlib
 import tempfile
 
 from mmengine.config import Config, DictAction
@@ -27,12 +36,16 @@ from litehrnet_mm.analysis.models import (
     default_shape,
     parse_shape,
 )
-from litehrnet_mm.deploy.export import check_pair, export
+from litehrnet_mm.deploy.export import (
+    check_accuracy_control,
+    check_pair,
+    export,
+)
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.metadata import config_metadata
 
 
-def calibration(cfg, checkpoint, args, meta, shape):
+def calibration(cfg, args, meta, shape, runner):
     """int8 calibration images, as the model sees them."""
     if args.calib_dir:
         from litehrnet_mm.deploy.predict import load_inputs
@@ -41,23 +54,31 @@ def calibration(cfg, checkpoint, args, meta, shape):
         images = load_inputs(args.calib_dir, meta, args.calib_images)
         source = args.calib_dir
     else:
-        from mmengine.registry import init_default_scope
+        from litehrnet_mm.deploy.quantize import calibration_inputs
 
-        from litehrnet_mm.analysis.models import scope_of
-        from litehrnet_mm.deploy.quantize import (
-            build_runner,
-            calibration_inputs,
-        )
-
-        init_default_scope(scope_of(cfg))
-        with tempfile.TemporaryDirectory() as work_dir:
-            runner = build_runner(cfg, checkpoint, work_dir)
-            images = calibration_inputs(runner, cfg, args.calib_images)
+        images = calibration_inputs(runner, cfg, args.calib_images)
         source = 'the training split'
     if not images:
         raise SystemExit(f'export: no calibration images in {source}')
     print(f'calibrating on {len(images)} images of {source}', flush=True)
     return images
+
+
+@contextlib.contextmanager
+def host_runner(cfg, checkpoint, needed: bool):
+    """The host's runner for the training split (calibration, accuracy
+    control), in a temporary work folder; None when not ``needed``."""
+    if not needed:
+        yield None
+        return
+    from mmengine.registry import init_default_scope
+
+    from litehrnet_mm.analysis.models import scope_of
+    from litehrnet_mm.deploy.quantize import build_runner
+
+    init_default_scope(scope_of(cfg))
+    with tempfile.TemporaryDirectory() as work_dir:
+        yield build_runner(cfg, checkpoint, work_dir)
 
 
 def main(argv=None):
@@ -73,12 +94,22 @@ def main(argv=None):
     parser.add_argument('--calib-dir')
     parser.add_argument('--calib-images', type=int, default=300)
     parser.add_argument('--atol', type=float, default=1e-4)
+    parser.add_argument(
+        '--max-drop',
+        type=float,
+        help='OpenVINO int8: NNCF accuracy control, at most this loss of '
+        'AP (pose) or mIoU (segmentation) on the training split',
+    )
+    parser.add_argument('--validation-images', type=int)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     try:
         check_pair(args.runtime, args.precision)
+        check_accuracy_control(args.runtime, args.precision, args.max_drop)
     except ValueError as e:
         parser.error(str(e))
+    if args.validation_images is not None and args.max_drop is None:
+        parser.error('--validation-images goes with --max-drop')
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -86,21 +117,35 @@ def main(argv=None):
     model = build_from_config(cfg, checkpoint)
     shape = parse_shape(args.shape) or default_shape(cfg)
     meta = config_metadata(cfg)
-    calib = None
-    if args.precision == 'int8':
-        calib = calibration(cfg, checkpoint, args, meta, shape)
-    result = export(
-        model,
-        args.runtime,
-        args.precision,
-        shape,
-        args.output,
-        batch=args.batch,
-        calib=calib,
-        metadata=meta,
-        dynamic_batch=args.dynamic_batch,
-        atol=args.atol if args.precision == 'fp32' else None,
-    )
+    int8 = args.precision == 'int8'
+    needs_runner = args.max_drop is not None or (int8 and not args.calib_dir)
+    with host_runner(cfg, checkpoint, needs_runner) as runner:
+        calib = calibration(cfg, args, meta, shape, runner) if int8 else None
+        validation = None
+        if args.max_drop is not None:
+            from litehrnet_mm.deploy.accuracy_control import HostMetric
+
+            validation = HostMetric(runner, cfg, args.validation_images)
+            print(
+                f'accuracy control: {validation.key} may drop at most '
+                f'{args.max_drop:g} on {len(validation.items)} training '
+                'images',
+                flush=True,
+            )
+        result = export(
+            model,
+            args.runtime,
+            args.precision,
+            shape,
+            args.output,
+            batch=args.batch,
+            calib=calib,
+            metadata=meta,
+            dynamic_batch=args.dynamic_batch,
+            atol=args.atol if args.precision == 'fp32' else None,
+            max_drop=args.max_drop,
+            validation=validation,
+        )
     batch = 'dynamic N' if args.dynamic_batch else f'N={args.batch}'
     verdict = f' (ok, atol {args.atol:g})' if args.precision == 'fp32' else ''
     print(

@@ -43,6 +43,12 @@ class ExportJob:
             the quantizer over the whole graph with its defaults, as a
             user would apply it to another model (the benchmark's
             peers).
+        validation: The host's metric on the training split
+            (:class:`~litehrnet_mm.deploy.accuracy_control.HostMetric`)
+            for ``max_drop``.
+        max_drop: OpenVINO int8 with NNCF's accuracy control: int8 loses
+            at most this much of ``validation``'s metric; None: plain
+            post-training int8.
     """
 
     model: nn.Module
@@ -54,6 +60,8 @@ class ExportJob:
     calib: Optional[List[np.ndarray]] = None
     dynamic_batch: bool = False
     int8_design: bool = True
+    validation: Optional[object] = None
+    max_drop: Optional[float] = None
     _onnx: Dict[bool, str] = field(default_factory=dict, repr=False)
 
     def onnx(self, openvino: bool = False) -> str:

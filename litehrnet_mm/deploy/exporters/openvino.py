@@ -57,6 +57,8 @@ def export_openvino(job: ExportJob) -> dict:
             job.output,
             batch=job.batch,
             keep_fp32=[],  # every conv: see the module docstring
+            validation=job.validation,
+            max_drop=job.max_drop,
             **(OPENVINO_INT8 if job.int8_design else {}),
         )
     else:
