@@ -131,3 +131,32 @@ def test_exports_and_evaluates_on_generated_seg_data(tmp_path):
     assert float(row[4]) <= 1e-4
     table = (tmp_path / 'out' / 'accuracy.md').read_text()
     assert '| openvino | fp32 |' in table
+
+
+def test_max_drop_adds_an_openvino_int8_row_with_accuracy_control(
+    tmp_path, monkeypatch, capsys
+):
+    tool = load_accuracy_tool()
+    checkpoint = tmp_path / 'model.pth'
+    checkpoint.write_bytes(b'')
+    with pytest.raises(SystemExit):
+        tool.parse_args([str(SEG_DEMO), str(checkpoint), '--shape', '64',
+                         '64', '--max-drop', '-0.5'])  # fmt: skip
+    assert 'expected a number >= 0' in capsys.readouterr().err
+    args = tool.parse_args(
+        [str(SEG_DEMO), str(checkpoint), '--shape', '64', '64']
+        + ['--runtimes', 'openvino', '--precisions', 'int8']
+        + ['--max-drop', '0.5']
+    )
+    commands = []
+
+    def run(command, **kwargs):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(tool.subprocess, 'run', run)
+    done = tool.export_all(args, str(SEG_DEMO), str(tmp_path))
+    assert [label for _, label, _, _ in done] == ['int8', 'int8, drop <= 0.5']
+    assert '--max-drop' not in commands[0]
+    assert commands[1][-2:] == ['--max-drop', '0.5']
+    assert done[1][2].endswith('openvino_int8_control.xml')

@@ -4,14 +4,17 @@ host's own test loop (``tools/deploy/evaluate.py``'s), in one table.
 
     python tools/deploy/accuracy.py CONFIG CHECKPOINT --shape H W \\
         [--runtimes R ...] [--precisions P ...] [--out-dir DIR] \\
-        [--calib-images 300] [--threads N] [--cfg-options KEY=VALUE ...]
+        [--calib-images 300] [--max-drop DROP] [--threads N] \\
+        [--cfg-options KEY=VALUE ...]
 
 Each export runs in a process of its own (the converters and NNCF keep
 state between runs); the artifacts land in ``--out-dir`` (default
 ``work_dirs/accuracy/<config name>``) with the export log beside them.
 A reduced precision ships when it loses at most 0.01 AP (pose) or 1 mIoU
 (segmentation) against PyTorch's fp32 metric; the table says which do, and
-is written to ``accuracy.md`` in the output folder too. Segmentation
+is written to ``accuracy.md`` in the output folder too. ``--max-drop``
+adds a row: OpenVINO int8 exported with NNCF's accuracy control at that
+drop, measured on the training split (``export.py --max-drop``). Segmentation
 configs must test at the exported size.
 """
 
@@ -27,7 +30,7 @@ from mmengine.config import Config, DictAction
 from litehrnet_mm.analysis.grid import SUFFIXES
 from litehrnet_mm.analysis.models import scope_of
 from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts, ships
-from litehrnet_mm.deploy.export import check_pair
+from litehrnet_mm.deploy.export import check_accuracy_control, check_pair
 from litehrnet_mm.deploy.exporters import PRECISIONS
 
 EXPORT = osp.join(osp.dirname(osp.abspath(__file__)), 'export.py')
@@ -50,6 +53,11 @@ def parse_args(argv=None):
     )
     parser.add_argument('--out-dir')
     parser.add_argument('--calib-images', type=int, default=300)
+    parser.add_argument(
+        '--max-drop',
+        type=float,
+        help='add OpenVINO int8 with accuracy control at this drop',
+    )
     parser.add_argument('--threads', type=int, default=os.cpu_count())
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
@@ -58,6 +66,10 @@ def parse_args(argv=None):
             check_pair(runtime, 'fp32')
         except ValueError as e:
             parser.error(str(e))
+    try:
+        check_accuracy_control('openvino', 'int8', args.max_drop)
+    except ValueError as e:
+        parser.error(str(e))
     if not osp.isfile(args.checkpoint):
         parser.error(
             f'checkpoint {args.checkpoint} not found; expected the .pth '
@@ -67,21 +79,27 @@ def parse_args(argv=None):
 
 
 def export_all(args, config: str, out_dir: str) -> list:
-    """``[(runtime, precision, path or None, seconds)]``: every pair of
+    """``[(runtime, precision label, path or None, seconds)]``: every pair of
     ``config`` (the config with ``--cfg-options`` merged), each exported
     in a subprocess; a failed export keeps None and its log."""
     jobs = [
-        (r, p)
+        (r, p, p, [])
         for r in args.runtimes
         for p in PRECISIONS[r]
         if p in args.precisions
     ]
+    if args.max_drop is not None:
+        drop = f'{args.max_drop:g}'
+        jobs.append(
+            ('openvino', 'int8', f'int8, drop <= {drop}', ['--max-drop', drop])
+        )
     done = []
-    for i, (runtime, precision) in enumerate(jobs, 1):
-        path = osp.join(out_dir, f'{runtime}_{precision}{SUFFIXES[runtime]}')
+    for i, (runtime, precision, label, extra) in enumerate(jobs, 1):
+        name = f'{runtime}_{precision}' + ('_control' if extra else '')
+        path = osp.join(out_dir, name + SUFFIXES[runtime])
         log = path + '.log'
         print(
-            f'[{i}/{len(jobs)}] export {runtime} {precision} -> {path}',
+            f'[{i}/{len(jobs)}] export {runtime} {label} -> {path}',
             flush=True,
         )
         command = [
@@ -99,6 +117,7 @@ def export_all(args, config: str, out_dir: str) -> list:
             path,
             '--calib-images',
             str(args.calib_images),
+            *extra,
         ]
         start = time.perf_counter()
         with open(log, 'w') as f:
@@ -111,7 +130,7 @@ def export_all(args, config: str, out_dir: str) -> list:
                 tail = f.read().strip().splitlines()[-1:]
             print(f'    failed ({tail[0] if tail else status}); see {log}')
             path = None
-        done.append((runtime, precision, path, seconds))
+        done.append((runtime, label, path, seconds))
     return done
 
 
