@@ -15,12 +15,15 @@ passes on:
   quantize.OPENVINO_INT8`, chosen on the trained demo models; a peer of
   the benchmark gets NNCF's defaults), the ops left unquantized in
   ``f32``, so that the int8 artifact computes what was calibrated and
-  measured. ONNX Runtime's int8 design of
-  :mod:`litehrnet_mm.deploy.quantize` (depthwise and pooled convs kept in
-  fp32) is for the graph with splits, concatenations and shuffles; in
-  OpenVINO's form, which has none, each conv kept in fp32 only adds
-  reorders at its boundaries (886 executed layers against 565, 1.8x the
-  summed layer time, on a VNNI CPU).
+  measured. With ``max_drop`` (``export.py --max-drop``) NNCF's accuracy
+  control returns quantizers to fp32 until int8 loses at most that much
+  of the host's metric on the training split
+  (:mod:`~litehrnet_mm.deploy.accuracy_control`). ONNX Runtime's int8
+  design of :mod:`litehrnet_mm.deploy.quantize` (depthwise and pooled
+  convs kept in fp32) is for the graph with splits, concatenations and
+  shuffles; in OpenVINO's form, which has none, each conv kept in fp32
+  only adds reorders at its boundaries (886 executed layers against 565,
+  1.8x the summed layer time, on a VNNI CPU).
 
 The graph is OpenVINO's form of the network (``ExportJob.onnx(openvino=
 True)``): each LITE stage runs with no split, concatenation or shuffle
