@@ -86,14 +86,15 @@ class HostMetric:
             the test step.
         cfg: The config: its training split is the validation set, its
             test evaluator the metric.
-        count (int, optional): Use the split's first ``count`` images;
+        count (int, optional): Use the split's first ``count`` items;
             None: all of it.
         log: Where each measurement is reported (a callable taking a
             line); None: print.
 
     Attributes:
-        items (list): The validation set: one data batch (one image) per
-            item, as the test pipeline gives it.
+        items (list): The validation set: one data batch per item (a
+            person box for top-down pose, an image for segmentation), as
+            the test pipeline gives it.
         key (str): The metric's name (``'coco/AP'``, ``'mIoU'``).
         history (list): Each measurement on the whole set: the first is
             the fp32 model's, the second plain int8's, the last the
@@ -163,10 +164,10 @@ class HostMetric:
         value = float(self.evaluator.evaluate(count)[self.key])
         if count == len(self.items):  # not NNCF's one-item probe
             self.history.append(value)
-        self.log(
-            f'accuracy control: {self.key} {value:.4f} on {count} training '
-            f'images ({time.perf_counter() - start:.0f} s)'
-        )
+            self.log(
+                f'accuracy control: {self.key} {value:.4f} on {count} items '
+                f'of the training split ({time.perf_counter() - start:.0f} s)'
+            )
         return value, runtime.recorded
 
     def summary(self, max_drop: float) -> Dict[str, Any]:
@@ -174,7 +175,7 @@ class HostMetric:
         return dict(
             metric=self.key,
             max_drop=max_drop,
-            images=len(self.items),
+            items=len(self.items),
             fp32=self.history[0] if self.history else None,
             int8=self.history[-1] if self.history else None,
             measurements=len(self.history),

@@ -55,7 +55,7 @@ def test_tool_refuses_a_drop_before_building_anything(capsys):
         (['--runtime', 'openvino', '--precision', 'int8', '--max-drop',
           '-1'], 'expected a number >= 0'),
         (['--runtime', 'openvino', '--precision', 'int8',
-          '--validation-images', '5'], 'goes with --max-drop'),
+          '--validation-items', '5'], 'goes with --max-drop'),
     ):  # fmt: skip
         with pytest.raises(SystemExit) as e:
             tool.main(
@@ -140,7 +140,7 @@ def test_host_metric_is_the_host_test_loops_on_the_training_split(tmp_path):
         )
     control = read_metadata(int8.path)['accuracy_control']
     assert control['metric'] == 'mIoU' and control['max_drop'] == 100.0
-    assert control['images'] == 3 and control['measurements'] == 2
+    assert control['items'] == 3 and control['measurements'] == 2
     assert control['fp32'] == metric.history[0]
     assert control['int8'] == metric.history[1]
     ov.Core().compile_model(int8.path, 'CPU')

@@ -4,7 +4,7 @@ form) for one runtime at one precision, checked against PyTorch.
     python tools/deploy/export.py CONFIG CHECKPOINT --runtime RUNTIME \\
         --precision PRECISION --shape H W --output FILE [--batch 1] \\
         [--dynamic-batch] [--calib-dir IMAGES] [--calib-images 300] \\
-        [--atol 1e-4] [--max-drop DROP [--validation-images N]] \\
+        [--atol 1e-4] [--max-drop DROP [--validation-items N]] \\
         [--cfg-options KEY=VALUE ...]
 
 CHECKPOINT may be ``none`` to export randomly initialised weights. int8
@@ -20,9 +20,10 @@ is the artifact's path.
 ``--max-drop`` (OpenVINO int8) runs NNCF's accuracy control: quantizers go
 back to fp32 until int8 loses at most DROP of the host's metric (AP for
 pose, mIoU for segmentation) on the config's training split (its first
-``--validation-images``; default all), measured by the host's own test
-step and evaluator (``litehrnet_mm.deploy.accuracy_control``). The
-metadata records the measurements.
+``--validation-items``, person boxes for pose and images for segmentation;
+default all), measured by the host's own test step and evaluator
+(``litehrnet_mm.deploy.accuracy_control``). The metadata records the
+measurements.
 """
 
 import argparse
@@ -100,7 +101,7 @@ def main(argv=None):
         help='OpenVINO int8: NNCF accuracy control, at most this loss of '
         'AP (pose) or mIoU (segmentation) on the training split',
     )
-    parser.add_argument('--validation-images', type=int)
+    parser.add_argument('--validation-items', type=int)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     try:
@@ -108,8 +109,8 @@ def main(argv=None):
         check_accuracy_control(args.runtime, args.precision, args.max_drop)
     except ValueError as e:
         parser.error(str(e))
-    if args.validation_images is not None and args.max_drop is None:
-        parser.error('--validation-images goes with --max-drop')
+    if args.validation_items is not None and args.max_drop is None:
+        parser.error('--validation-items goes with --max-drop')
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -125,11 +126,11 @@ def main(argv=None):
         if args.max_drop is not None:
             from litehrnet_mm.deploy.accuracy_control import HostMetric
 
-            validation = HostMetric(runner, cfg, args.validation_images)
+            validation = HostMetric(runner, cfg, args.validation_items)
             print(
                 f'accuracy control: {validation.key} may drop at most '
-                f'{args.max_drop:g} on {len(validation.items)} training '
-                'images',
+                f'{args.max_drop:g} on {len(validation.items)} items of the '
+                'training split',
                 flush=True,
             )
         result = export(
