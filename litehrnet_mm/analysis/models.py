@@ -13,6 +13,8 @@ class PoseModel(nn.Module):
     """A backbone and the 1x1 conv of a top-down heatmap head (the model of
     the official table), for reports without a config file."""
 
+    task = 'pose'
+
     def __init__(self, backbone: nn.Module, num_keypoints: int = 17) -> None:
         super().__init__()
         self.backbone = backbone

@@ -154,23 +154,25 @@ def activation_ranges(ir):
 
 @pytest.mark.slow
 def test_openvino_int8_design_keeps_the_sums_fp32_and_is_asymmetric(ov_int8):
-    """OpenVINO's int8 of Lite-HRNet (quantize.OPENVINO_INT8): no sum (a
-    fusion's, the head's) reads a quantized input, and the signed
-    activations get asymmetric ranges (NNCF's symmetric ones have
-    low = -high * 128 / 127)."""
+    """OpenVINO's int8 of a Lite-HRNet pose model (quantize.OPENVINO_INT8):
+    no sum (a fusion's, the head's) and no weighting multiply reads a
+    quantized input, and the signed activations get asymmetric ranges
+    (NNCF's symmetric ones have low = -high * 128 / 127)."""
     import openvino as ov
 
     _, result = ov_int8
     ir = ov.Core().read_model(result.path)
-    sums = [
+    kept = [
         op
         for op in ir.get_ops()
-        if op.get_type_name() == 'Add'
+        if op.get_type_name() in ('Add', 'Multiply')
         and 'Constant'
         not in {op.input_value(i).get_node().get_type_name() for i in (0, 1)}
     ]
-    assert sums  # the fusions' sums (bias adds have a Constant input)
-    for op in sums:
+    # The fusions' sums and the weightings' multiplies (bias adds and
+    # scalings have a Constant input).
+    assert {op.get_type_name() for op in kept} == {'Add', 'Multiply'}
+    for op in kept:
         for i in (0, 1):
             source = op.input_value(i).get_node().get_type_name()
             assert source != 'FakeQuantize', op.get_friendly_name()
@@ -181,7 +183,9 @@ def test_openvino_int8_design_keeps_the_sums_fp32_and_is_asymmetric(ov_int8):
 
 def test_a_peer_gets_nncfs_defaults_on_openvino(tmp_path, monkeypatch):
     """The benchmark's peers (int8_design=False) are quantized with NNCF's
-    defaults (symmetric, every op), ours with OPENVINO_INT8."""
+    defaults (symmetric, every op), ours with OPENVINO_INT8 of its task:
+    a pose model keeps its multiplies fp32 too, a segmentation model or
+    one that names no task only its sums."""
     from litehrnet_mm.deploy import quantize
     from litehrnet_mm.deploy.exporters.base import ExportJob
     from litehrnet_mm.deploy.exporters.openvino import export_openvino
@@ -192,23 +196,30 @@ def test_a_peer_gets_nncfs_defaults_on_openvino(tmp_path, monkeypatch):
         'quantize_openvino',
         lambda *args, **kwargs: calls.append(kwargs),
     )
-    for design in (True, False):
+    pose, seg = torch.nn.Conv2d(3, 4, 1), torch.nn.Conv2d(3, 4, 1)
+    pose.task, seg.task = 'pose', 'seg'
+    models = [pose, seg, torch.nn.Conv2d(3, 4, 1), pose]
+    for i, design in enumerate((True, True, True, False)):
         job = ExportJob(
-            model=torch.nn.Conv2d(3, 4, 1).eval(),
+            model=models[i].eval(),
             shape=(8, 8),
             batch=1,
             precision='int8',
-            output=str(tmp_path / f'{design}.xml'),
+            output=str(tmp_path / f'{i}.xml'),
             work_dir=str(tmp_path),
             calib=images(1),
             int8_design=design,
         )
         with pytest.raises(RuntimeError, match='without .bin'):
             export_openvino(job)  # the stand-in writes nothing
-    ours, peer = calls
-    assert ours['preset'] == 'mixed' and ours['keep_fp32_types'] == ('Add',)
+    ours_pose, ours_seg, ours_other, peer = calls
+    assert ours_pose['keep_fp32_types'] == ('Add', 'Multiply')
+    assert ours_seg['keep_fp32_types'] == ours_other['keep_fp32_types']
+    assert ours_seg['keep_fp32_types'] == ('Add',)
+    for ours in (ours_pose, ours_seg, ours_other):
+        assert ours['preset'] == 'mixed' and ours['keep_fp32'] == []
     assert 'preset' not in peer and 'keep_fp32_types' not in peer
-    assert ours['keep_fp32'] == peer['keep_fp32'] == []
+    assert peer['keep_fp32'] == []
 
 
 def test_an_unknown_preset_is_refused(onnx_file, tmp_path):

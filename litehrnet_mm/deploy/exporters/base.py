@@ -106,6 +106,12 @@ class ExportJob:
         return self._onnx[openvino]
 
     @property
+    def task(self) -> Optional[str]:
+        """The model's task (``'pose'``, ``'seg'``), None when it does
+        not say."""
+        return getattr(self.model, 'task', None)
+
+    @property
     def keep_fp32(self) -> Optional[List[str]]:
         """The quantizers' ``keep_fp32``: None (Lite-HRNet's design
         picks the convs) or none kept (the quantizer's defaults)."""

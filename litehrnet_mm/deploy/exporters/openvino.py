@@ -11,8 +11,9 @@ passes on:
   OpenVINO computes in f32 (the compiled model reports the precision it
   chose);
 * int8: NNCF's quantization with every conv in int8, activations
-  asymmetric and the sums left in fp32 (:data:`~litehrnet_mm.deploy.
-  quantize.OPENVINO_INT8`, chosen on the trained demo models; a peer of
+  asymmetric, the sums left in fp32 and for pose the weightings'
+  multiplies too (:data:`~litehrnet_mm.deploy.quantize.OPENVINO_INT8`,
+  chosen on the trained demo models; a peer of
   the benchmark gets NNCF's defaults), the ops left unquantized in
   ``f32``, so that the int8 artifact computes what was calibrated and
   measured. With ``max_drop`` (``export.py --max-drop``) NNCF's accuracy
@@ -46,13 +47,21 @@ from .base import ExportJob, register_exporter
 HINTS = {'fp32': 'f32', 'bf16': 'bf16', 'int8': 'f32'}
 
 
+def int8_options(job: ExportJob) -> dict:
+    """NNCF's options for Lite-HRNet's int8 of ``job``'s task (those of no
+    task for a task they do not name)."""
+    from ..quantize import OPENVINO_INT8
+
+    return OPENVINO_INT8.get(job.task, OPENVINO_INT8[None])
+
+
 @register_exporter('openvino', tuple(HINTS))
 def export_openvino(job: ExportJob) -> dict:
     import openvino as ov
 
     onnx = job.onnx(openvino=True)
     if job.precision == 'int8':
-        from ..quantize import OPENVINO_INT8, quantize_openvino
+        from ..quantize import quantize_openvino
 
         quantize_openvino(
             onnx,
@@ -62,7 +71,7 @@ def export_openvino(job: ExportJob) -> dict:
             keep_fp32=[],  # every conv: see the module docstring
             validation=job.validation,
             max_drop=job.max_drop,
-            **(OPENVINO_INT8 if job.int8_design else {}),
+            **(int8_options(job) if job.int8_design else {}),
         )
     else:
         model = ov.convert_model(onnx)
