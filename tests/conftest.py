@@ -97,6 +97,24 @@ class GroupTags:
                 item._id = coerce_node_id(tagged)
 
 
+def generated_seg_config(root, num_train: int, num_val: int, seed: int = 0):
+    """The seg demo's config on ``num_train`` + ``num_val`` images
+    generated into ``root``, its loaders in this process."""
+    from mmengine.config import Config
+
+    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
+
+    generate_seg_dataset(
+        str(root), num_train, num_val, size=(64, 64), seed=seed
+    )
+    cfg = Config.fromfile(str(SEG_DEMO))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = str(root)
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    return cfg
+
+
 def load_tool(relative: str):
     """The module of a command-line tool (``tools/...py``, not a package),
     loaded from its file, so that a test calls its ``main()`` in this

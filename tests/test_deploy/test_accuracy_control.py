@@ -14,18 +14,12 @@ import tempfile
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.export import check_accuracy_control, export
-from tests.conftest import REPO, load_tool
+from tests.conftest import generated_seg_config, load_tool
 
 pytest.importorskip('openvino')
-SEG_DEMO = REPO / 'configs' / 'demo'
-SEG_DEMO /= 'fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py'
-POSE_DEMO = (
-    REPO / 'configs' / 'demo' / 'td-hm_litehrnet-18_synthetic-128x96.py'
-)
 
 
 def test_a_drop_is_asked_only_of_openvino_int8():
@@ -65,19 +59,6 @@ def test_tool_refuses_a_drop_before_building_anything(capsys):
         assert message in capsys.readouterr().err
 
 
-def _on_generated_seg_data(tmp_path):
-    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
-
-    root = tmp_path / 'data'
-    generate_seg_dataset(str(root), 4, 2, size=(64, 64), seed=3)
-    cfg = Config.fromfile(str(SEG_DEMO))
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(root)
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
-    return cfg
-
-
 def _pytorch_metric_on_training_split(cfg, checkpoint):
     """The host's test loop over the training split, in PyTorch."""
     from litehrnet_mm.deploy.accuracy_control import training_split_loader
@@ -104,7 +85,7 @@ def test_host_metric_is_the_host_test_loops_on_the_training_split(tmp_path):
     from litehrnet_mm.deploy.accuracy_control import HostMetric
     from litehrnet_mm.deploy.quantize import build_runner, calibration_inputs
 
-    cfg = _on_generated_seg_data(tmp_path)
+    cfg = generated_seg_config(tmp_path / 'data', 4, 2, seed=3)
     init_default_scope('mmseg')
     torch.manual_seed(0)
     model = build_from_config(cfg)

@@ -293,19 +293,12 @@ def test_two_runners_in_one_process_each_save_into_their_own_folder(
     import tempfile
     from pathlib import Path
 
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
     from litehrnet_mm.deploy.quantize import build_runner
-    from tests.conftest import SEG_DEMO
+    from tests.conftest import generated_seg_config
 
-    generate_seg_dataset(str(tmp_path), 1, 2, size=(64, 64), seed=0)
-    cfg = Config.fromfile(str(SEG_DEMO))
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(tmp_path)
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
+    cfg = generated_seg_config(tmp_path, 1, 2)
     init_default_scope('mmseg')
     visualizers = []
     for _ in range(2):
