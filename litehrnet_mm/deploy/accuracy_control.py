@@ -40,24 +40,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-__all__ = ['CompiledRuntime', 'HostMetric', 'training_split_loader']
-
-
-def training_split_loader(cfg, batch_size: Optional[int] = None) -> dict:
-    """The dataloader config of ``cfg``'s training split read by its test
-    pipeline: no augmentation, no shuffling (the same images in the same
-    order every time), no detection boxes (the split's own)."""
-    loader_cfg = copy.deepcopy(cfg.test_dataloader)
-    train = cfg.train_dataloader.dataset
-    for key in ('ann_file', 'data_prefix', 'data_root'):
-        if key in train:
-            loader_cfg.dataset[key] = copy.deepcopy(train[key])
-    loader_cfg.dataset.pop('bbox_file', None)
-    loader_cfg.dataset['test_mode'] = True
-    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
-    if batch_size is not None:
-        loader_cfg['batch_size'] = batch_size
-    return loader_cfg
+__all__ = ['CompiledRuntime', 'HostMetric']
 
 
 class CompiledRuntime:
@@ -118,6 +101,7 @@ class HostMetric:
         from litehrnet_mm.analysis.models import scope_of
 
         from .evaluate import BOUNDS
+        from .quantize import training_split_loader
 
         self.model = runner.model
         self.key, self.bound = BOUNDS[scope_of(cfg)]

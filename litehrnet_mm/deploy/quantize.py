@@ -83,6 +83,7 @@ __all__ = [
     'fp32_convs',
     'quantize_onnxruntime',
     'quantize_openvino',
+    'training_split_loader',
 ]
 
 #: Module names (parts of ONNX node names) of the deploy form's convs on
@@ -318,13 +319,28 @@ def build_runner(cfg, checkpoint: Optional[str], work_dir: str):
     return runner
 
 
+def training_split_loader(cfg, batch_size: Optional[int] = None) -> dict:
+    """The dataloader config of ``cfg``'s training split read by its test
+    pipeline: no augmentation, no shuffling (the same images in the same
+    order every time), no detection boxes (the split's own)."""
+    loader_cfg = copy.deepcopy(cfg.test_dataloader)
+    train = cfg.train_dataloader.dataset
+    for key in ('ann_file', 'data_prefix', 'data_root'):
+        if key in train:
+            loader_cfg.dataset[key] = copy.deepcopy(train[key])
+    loader_cfg.dataset.pop('bbox_file', None)
+    loader_cfg.dataset['test_mode'] = True
+    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    if batch_size is not None:
+        loader_cfg['batch_size'] = batch_size
+    return loader_cfg
+
+
 def calibration_inputs(runner, cfg, count: int) -> List[np.ndarray]:
     """The first ``count`` training images as the model sees them: the
     training split read by the test pipeline (no augmentation, no
     shuffling, so the same images every time), through the model's data
     preprocessor; each (1, 3, H, W) float32."""
-    from .accuracy_control import training_split_loader
-
     loader = runner.build_dataloader(training_split_loader(cfg))
     images: List[np.ndarray] = []
     with torch.no_grad():

@@ -61,8 +61,10 @@ def test_tool_refuses_a_drop_before_building_anything(capsys):
 
 def _pytorch_metric_on_training_split(cfg, checkpoint):
     """The host's test loop over the training split, in PyTorch."""
-    from litehrnet_mm.deploy.accuracy_control import training_split_loader
-    from litehrnet_mm.deploy.quantize import build_runner
+    from litehrnet_mm.deploy.quantize import (
+        build_runner,
+        training_split_loader,
+    )
 
     cfg = copy.deepcopy(cfg)
     cfg.test_dataloader = training_split_loader(cfg)
