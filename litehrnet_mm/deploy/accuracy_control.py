@@ -93,8 +93,9 @@ class HostMetric:
             the test pipeline gives it.
         key (str): The metric's name (``'coco/AP'``, ``'mIoU'``).
         history (list): Each measurement on the whole set: the first is
-            the fp32 model's, the second plain int8's, the last the
-            returned model's.
+            the fp32 model's, the second plain int8's, the last that of
+            NNCF's last step (the returned model's, unless that step was
+            taken back).
     """
 
     def __init__(self, runner, cfg, count: Optional[int] = None, log=None):
@@ -104,7 +105,7 @@ class HostMetric:
         from .quantize import training_split_loader
 
         self.model = runner.model
-        self.key, self.bound = BOUNDS[scope_of(cfg)]
+        self.key, _ = BOUNDS[scope_of(cfg)]
         self.log = log or (lambda line: print(line, flush=True))
         loader = runner.build_dataloader(training_split_loader(cfg, 1))
         self.items: List[dict] = []
