@@ -40,16 +40,19 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from .runtimes.openvino import OpenVINORuntime
+
 __all__ = ['CompiledRuntime', 'HostMetric']
 
 
-class CompiledRuntime:
-    """An ``openvino.CompiledModel`` as a runtime (what
-    :func:`~litehrnet_mm.deploy.evaluate.artifact_in_host` runs):
-    ``runtime(images) -> [outputs]``. After :meth:`record`, the outputs
-    of the next call are kept in :attr:`recorded`."""
+class CompiledRuntime(OpenVINORuntime):
+    """An ``openvino.CompiledModel`` (NNCF's) as the OpenVINO runtime
+    (what :func:`~litehrnet_mm.deploy.evaluate.artifact_in_host` runs).
+    After :meth:`record`, the outputs of the next call are kept in
+    :attr:`recorded`."""
 
     def __init__(self, compiled) -> None:
+        # Compiled already: no file to read, nothing to compile.
         self.compiled = compiled
         self.request = compiled.create_infer_request()
         self._outputs = list(compiled.outputs)
@@ -59,13 +62,8 @@ class CompiledRuntime:
     def record(self) -> None:
         self._record = True
 
-    @property
-    def input_shape(self) -> tuple:
-        return tuple(self.compiled.input(0).get_shape())
-
     def __call__(self, images: np.ndarray) -> List[np.ndarray]:
-        result = self.request.infer({0: images})
-        outputs = [np.array(result[o]) for o in self._outputs]
+        outputs = [np.array(o) for o in super().__call__(images)]
         if self._record:
             self.recorded.append(outputs)
             self._record = False

@@ -95,10 +95,11 @@ POOLED_CONVS = ('/crw/', '/spatial_weighting/')
 #: fp32, and for pose the weightings' multiplies too (the module docstring
 #: says why). A model of another task gets ``None``'s; a peer of the
 #: benchmark gets NNCF's defaults.
+_SUMS_FP32 = dict(preset='mixed', keep_fp32_types=('Add',))
 OPENVINO_INT8 = {
-    'pose': dict(preset='mixed', keep_fp32_types=('Add', 'Multiply')),
-    'seg': dict(preset='mixed', keep_fp32_types=('Add',)),
-    None: dict(preset='mixed', keep_fp32_types=('Add',)),
+    'pose': dict(_SUMS_FP32, keep_fp32_types=('Add', 'Multiply')),
+    'seg': _SUMS_FP32,
+    None: _SUMS_FP32,
 }
 
 #: Accuracy control ranks the groups of quantizers by how far each moves
