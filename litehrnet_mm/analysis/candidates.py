@@ -247,6 +247,12 @@ class Scaled(nn.Module):
         self.model = model
         self.scale = scale
 
+    @property
+    def task(self) -> Optional[str]:
+        """The wrapped model's task: the exporters pick the task's int8
+        options by it (:attr:`~litehrnet_mm.deploy.exporters.ExportJob.task`)."""
+        return getattr(self.model, 'task', None)
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         from litehrnet_mm.deploy.onnx import flatten_outputs
 

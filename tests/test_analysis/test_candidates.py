@@ -100,6 +100,21 @@ def test_exportable_pool_is_adaptive_pooling(size):
     assert isinstance(model[1], ExportablePool)
 
 
+def test_every_candidate_names_its_task_through_the_scaling():
+    """The exporters pick Lite-HRNet's int8 options by the model's task;
+    the benchmark's scaling wrapper must not hide it."""
+    from litehrnet_mm.analysis.candidates import Scaled
+    from litehrnet_mm.deploy.exporters import ExportJob
+
+    port, ours = pose_candidates('18', peers=False)
+    for candidate in (port, ours):
+        model = build(candidate, SHAPE)
+        assert model.task == 'pose'
+        job = ExportJob(model, SHAPE, 1, 'int8', 'x.xml', '.')
+        assert job.task == 'pose'
+    assert Scaled(torch.nn.Identity()).task is None
+
+
 def test_a_peer_gets_the_quantizers_defaults_not_our_design(tmp_path):
     """Peers are quantized as a user would (every conv int8), not with
     Lite-HRNet's choice of fp32 convs (depthwise, first, pooled)."""
