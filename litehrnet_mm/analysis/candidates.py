@@ -249,8 +249,8 @@ class Scaled(nn.Module):
 
     @property
     def task(self) -> Optional[str]:
-        """The wrapped model's task: the exporters pick the task's int8
-        options by it (:attr:`~litehrnet_mm.deploy.exporters.ExportJob.task`)."""
+        """The wrapped model's task, by which the exporters pick the
+        task's int8 options (``ExportJob.task``)."""
         return getattr(self.model, 'task', None)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -266,6 +266,14 @@ def benchmark_images(
     process."""
     gen = torch.Generator().manual_seed(seed)
     return torch.rand(batch, 3, *shape, generator=gen)
+
+
+def calibration_images(shape: Tuple[int, int], count: int) -> List[np.ndarray]:
+    """int8's calibration images for the benchmark: ``count`` images of the
+    timed distribution (speed only), not the timed ones themselves."""
+    return [
+        benchmark_images(1, shape, seed=100 + i).numpy() for i in range(count)
+    ]
 
 
 def calibrated(model: nn.Module, shape: Tuple[int, int]) -> Scaled:

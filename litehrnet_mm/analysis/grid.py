@@ -16,7 +16,13 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 from litehrnet_mm.deploy.exporters.converter_venv import stop_converters
 
-from .candidates import Candidate, benchmark_images, build, export_artifact
+from .candidates import (
+    Candidate,
+    benchmark_images,
+    build,
+    calibration_images,
+    export_artifact,
+)
 from .timing import time_blocks
 from .worker import Worker
 
@@ -71,10 +77,7 @@ def paths_of(
         workers.append(Worker({**base, 'path': 'eager'}, expected))
         if candidate.kind in ('ours', 'seg'):
             workers.append(Worker({**base, 'path': 'deployed'}, expected))
-    calib = [
-        benchmark_images(1, shape, seed=100 + i).numpy()
-        for i in range(calib_images)
-    ]
+    calib = calibration_images(shape, calib_images)
     for runtime in runtimes:
         for precision in precisions:
             if precision not in PRECISIONS.get(runtime, ()):

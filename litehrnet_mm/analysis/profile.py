@@ -1,13 +1,21 @@
 """Where the time goes: ONNX Runtime's time per op type in the ONNX graph
 and OpenVINO's per layer type in its IR (the form its exporter writes), at
-f32 and bf16, for one model, as markdown tables."""
+f32, bf16 and int8, for one model, as markdown tables: which layers run in
+which precision, and where the Reorders (layout or precision conversions)
+sit."""
 
 import collections
+import contextlib
+import copy
 import json
 import os
-from typing import Dict, List, Tuple
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+import torch.nn as nn
 
 #: op -> (ms per call, nodes)
 PerOp = Dict[str, Tuple[float, int]]
@@ -71,11 +79,25 @@ def ort_per_op(
     return {k: (v[0], round(v[1])) for k, v in per_op.items()}
 
 
-def openvino_per_op(
+@dataclass
+class Layer:
+    """One executed layer of OpenVINO's runtime graph."""
+
+    name: str
+    type: str  # Convolution, GroupConvolution, Reorder, Subgraph, ...
+    precision: str  # runtimePrecision: f32, bf16, u8, i8
+    output: str  # outputPrecisions
+    ms: float  # median over the profiled calls
+    source: str  # '<type> <output precision>' of the layer it reads
+    target: str  # '<type> <precision>' of the first layer reading it
+
+
+def openvino_layers(
     file: str, x: np.ndarray, threads: int, calls: int = 30, hint='f32'
-) -> PerOp:
-    """OpenVINO's time per executed layer type in the last of ``calls``
-    runs (inference precision ``hint``, latency hint)."""
+) -> List[Layer]:
+    """The executed layers of OpenVINO's runtime graph of ``file``
+    (inference precision ``hint``, latency hint), each with the precision
+    it ran in and its median time over the last 10 of ``calls`` runs."""
     import openvino as ov
 
     compiled = ov.Core().compile_model(
@@ -89,24 +111,140 @@ def openvino_per_op(
         },
     )
     request = compiled.create_infer_request()
-    for _ in range(calls):
+    times: Dict[str, List[float]] = collections.defaultdict(list)
+    types: Dict[str, str] = {}  # the profile's names: GroupConvolution, ...
+    for i in range(calls):
         request.infer({0: x})
+        if i >= calls - 10:
+            for p in request.get_profiling_info():
+                if p.status.name == 'EXECUTED':
+                    times[p.node_name].append(p.real_time.total_seconds())
+                    types[p.node_name] = p.node_type
+
+    def info(op, key):
+        return op.get_rt_info()[key].astype(str)
+
+    def kind(op):
+        return types.get(op.get_friendly_name(), info(op, 'layerType'))
+
+    layers = []
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        name = op.get_friendly_name()
+        if name not in times:
+            continue
+        sources = [
+            i.get_source_output().get_node()
+            for i in op.inputs()
+            if info(i.get_source_output().get_node(), 'layerType') != 'Const'
+        ]
+        targets = [
+            t.get_node() for o in op.outputs() for t in o.get_target_inputs()
+        ]
+        layers.append(
+            Layer(
+                name,
+                types[name],
+                info(op, 'runtimePrecision'),
+                info(op, 'outputPrecisions'),
+                float(np.median(times[name])) * 1e3,
+                f'{kind(sources[0])} {info(sources[0], "outputPrecisions")}'
+                if sources
+                else '',
+                (f'{kind(targets[0])} {info(targets[0], "runtimePrecision")}')
+                if targets
+                else '',
+            )
+        )
+    return layers
+
+
+def layer_table(title: str, layers: List[Layer], rows: int = 12) -> str:
+    """:func:`profile_table` of ``layers`` by type, with the precisions
+    each type ran in."""
     per_op: Dict[str, List[float]] = collections.defaultdict(lambda: [0, 0])
-    for p in request.get_profiling_info():
-        if p.status.name == 'EXECUTED':
-            entry = per_op[p.node_type]
-            entry[0] += p.real_time.total_seconds() * 1e3
-            entry[1] += 1
-    return {k: (v[0], v[1]) for k, v in per_op.items()}
+    precisions: Dict[str, collections.Counter] = collections.defaultdict(
+        collections.Counter
+    )
+    for layer in layers:
+        per_op[layer.type][0] += layer.ms
+        per_op[layer.type][1] += 1
+        precisions[layer.type][layer.precision] += 1
+    table = profile_table(
+        title, {k: (v[0], v[1]) for k, v in per_op.items()}, rows
+    ).splitlines()
+    table[2] += ' runtime precision |'
+    table[3] += ' --- |'
+    for i in range(4, len(table)):
+        op = table[i].split(' | ')[0][2:]
+        table[i] += (
+            ' '
+            + ', '.join(f'{n} {p}' for p, n in precisions[op].most_common())
+            + ' |'
+        )
+    return '\n'.join(table)
+
+
+def reorders(layers: List[Layer], top: int = 6) -> str:
+    """Where the executed Reorders sit: ``N Reorders, t ms: <the layer
+    each reads> -> <the layer reading it> (count), ...``, the most
+    frequent first. A Reorder converts a layout, a precision or both."""
+    found = [r for r in layers if r.type == 'Reorder']
+    where = collections.Counter(f'{r.source} -> {r.target}' for r in found)
+    ms = sum(r.ms for r in found)
+    text = f'{len(found)} Reorders, {ms:.2f} ms'
+    if where:
+        text += ': ' + ', '.join(
+            f'{w} ({n})' for w, n in where.most_common(top)
+        )
+    return text
+
+
+def low_precision(layers: List[Layer]) -> Tuple[int, float]:
+    """How many executed layers, and what share of the summed time, ran in
+    a precision below f32 (u8, i8, bf16, f16), Reorders left out."""
+    low = [
+        layer
+        for layer in layers
+        if layer.precision not in ('f32', 'i32') and layer.type != 'Reorder'
+    ]
+    total = sum(layer.ms for layer in layers) or 1.0
+    return len(low), sum(layer.ms for layer in low) / total
+
+
+def summary_table(paths: Dict[str, List[Layer]]) -> str:
+    """One row per profiled path: executed layers, summed time (and its
+    ratio to the first path's), the layers in a low precision, the
+    Reorders."""
+    lines = [
+        '| OpenVINO | executed layers | summed ms | x first | '
+        'layers below f32 (share of time) | Reorders (ms) |',
+        '| --- | --- | --- | --- | --- | --- |',
+    ]
+    first = None
+    for label, layers in paths.items():
+        ms = sum(layer.ms for layer in layers)
+        first = first or ms
+        low, share = low_precision(layers)
+        found = [r for r in layers if r.type == 'Reorder']
+        lines.append(
+            f'| {label} | {len(layers)} | {ms:.2f} | {first / ms:.2f} | '
+            f'{low} ({100 * share:.0f}%) | {len(found)} '
+            f'({sum(r.ms for r in found):.2f}) |'
+        )
+    return '\n'.join(lines)
 
 
 def profile_onnx(
-    label: str, file: str, ir: str, x: np.ndarray, threads: int
+    label: str,
+    file: str,
+    x: np.ndarray,
+    threads: int,
+    openvino: Dict[str, Tuple[str, str]],
 ) -> str:
     """The node counts of an ONNX file, ONNX Runtime's profile of it, and
-    OpenVINO's of the IR ``ir`` at f32 and (where the CPU has it) bf16."""
-    import openvino as ov
-
+    OpenVINO's of each path of ``openvino`` (label -> (IR, inference
+    precision hint)): a summary row per path, then per path its time and
+    precisions by layer type and where its Reorders are."""
     sections = [
         f'{label}: {onnx_node_counts(file)}',
         profile_table(
@@ -114,33 +252,130 @@ def profile_onnx(
             ort_per_op(file, x, threads),
         ),
     ]
-    hints = ['f32']
-    if 'BF16' in ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES'):
-        hints.append('bf16')
-    for hint in hints:
+    paths = {
+        name: openvino_layers(ir, x, threads, hint=hint)
+        for name, (ir, hint) in openvino.items()
+    }
+    sections.append(
+        'OpenVINO, its own form, by path (executed layers, median of the '
+        'last 10 of 30 calls):\n\n' + summary_table(paths)
+    )
+    for name, layers in paths.items():
         sections.append(
-            profile_table(
-                f'OpenVINO {hint}, its own form, by executed layer type '
-                '(last call)',
-                openvino_per_op(ir, x, threads, hint=hint),
-            )
+            layer_table(f'OpenVINO {name}, by executed layer type', layers)
+            + '\n\n'
+            + reorders(layers)
         )
     return '\n\n'.join(sections)
 
 
 def profile_ours(
-    arch: str, shape: Tuple[int, int], threads: int, folder: str
+    arch: str,
+    shape: Tuple[int, int],
+    threads: int,
+    folder: str,
+    precisions: Sequence[str] = ('fp32',),
+    calib_images: int = 16,
 ) -> str:
-    """:func:`profile_onnx` of our Lite-HRNet (``arch``, 1x1 head, the
-    benchmark's weights): its static fp32 ONNX export and OpenVINO's IR of
-    its own form, written into ``folder``."""
+    """:func:`profile_model` of our Lite-HRNet (``arch``, 1x1 head, the
+    benchmark's weights)."""
     from . import candidates as zoo
 
     ours = zoo.pose_candidates(arch, peers=False)[1]
-    model = zoo.build(ours, shape)
-    files = [
+    return profile_model(
+        zoo.build(ours, shape),
+        f'{ours.label}, static export',
+        shape,
+        threads,
+        folder,
+        precisions,
+        calib_images,
+    )
+
+
+def profile_model(
+    model: nn.Module,
+    label: str,
+    shape: Tuple[int, int],
+    threads: int,
+    folder: str,
+    precisions: Sequence[str] = ('fp32',),
+    calib_images: int = 16,
+) -> str:
+    """:func:`profile_onnx` of ``model`` (one with a Lite-HRNet backbone of
+    ours): its static fp32 ONNX export, and OpenVINO's IR of its own form
+    at each of ``precisions``: f32; bf16 where the CPU has it; int8 twice,
+    with NNCF's defaults over the whole graph (what a user would get) and
+    with Lite-HRNet's options of the model's task
+    (:data:`~litehrnet_mm.deploy.quantize.OPENVINO_INT8`), both calibrated
+    like the benchmark's. The artifacts are written into ``folder``."""
+    import openvino as ov
+
+    from . import candidates as zoo
+
+    onnx_file, ir = [
         zoo.export_artifact(model, r, 'fp32', shape, f'{folder}/ours{e}', 1)
         for r, e in (('onnxruntime', '.onnx'), ('openvino', '.xml'))
     ]
+    paths = {'f32': (ir, 'f32')}
+    notes = []
+    if 'bf16' in precisions:
+        caps = ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
+        if 'BF16' in caps:
+            paths['bf16'] = (ir, 'bf16')
+        else:
+            notes.append(
+                'bf16 is left out: this CPU has no BF16 (OpenVINO would '
+                'compute in f32).'
+            )
+    if 'int8' in precisions:
+        calib = zoo.calibration_images(shape, calib_images)
+        with contextlib.redirect_stdout(sys.stderr):  # NNCF's progress bars
+            defaults = nncf_defaults_int8(
+                model, shape, f'{folder}/ours-int8-nncf-defaults.xml', calib
+            )
+            designed = zoo.export_artifact(
+                model,
+                'openvino',
+                'int8',
+                shape,
+                f'{folder}/ours-int8.xml',
+                1,
+                calib,
+            )
+        paths['int8, NNCF defaults'] = (defaults, 'f32')
+        task = getattr(model, 'task', None) or 'no task'
+        paths[f'int8, ours ({task})'] = (designed, 'f32')
     x = zoo.benchmark_images(1, shape).numpy()
-    return profile_onnx(f'{ours.label}, static export', *files, x, threads)
+    text = profile_onnx(label, onnx_file, x, threads, paths)
+    return '\n\n'.join([text, *notes])
+
+
+def nncf_defaults_int8(
+    model: nn.Module,
+    shape: Tuple[int, int],
+    output: str,
+    calib: List[np.ndarray],
+) -> str:
+    """OpenVINO's int8 of ``model``'s own form in deploy form with NNCF's
+    defaults over the whole graph (as the benchmark's peers get it); the
+    "before" of Lite-HRNet's int8 options."""
+    from litehrnet_mm.deploy.exporters import EXPORTERS, ExportJob
+    from litehrnet_mm.deploy.onnx import switch_backbones
+
+    model = copy.deepcopy(model).eval()
+    switch_backbones(model)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with tempfile.TemporaryDirectory() as work_dir:
+        job = ExportJob(
+            model,
+            tuple(shape),
+            1,
+            'int8',
+            output,
+            work_dir,
+            calib,
+            int8_design=False,
+        )
+        EXPORTERS['openvino'](job)
+    return output

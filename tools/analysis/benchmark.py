@@ -8,6 +8,7 @@ instead, on every runtime and precision asked for, in one run.
     python tools/analysis/benchmark.py --task seg       # 512x1024, batch 1
     python tools/analysis/benchmark.py --train          # training step
     python tools/analysis/benchmark.py --profile        # where time goes
+    python tools/analysis/benchmark.py --profile --precisions fp32 bf16 int8
 
 The models are :mod:`litehrnet_mm.analysis.candidates` (random weights,
 BN statistics calibrated on the timed input distribution, outputs at
@@ -158,7 +159,14 @@ def run_train(args) -> str:
 def run_profile(args, folder: str) -> str:
     from litehrnet_mm.analysis.profile import profile_ours
 
-    return profile_ours(args.arch, args.shape, args.threads, folder)
+    return profile_ours(
+        args.arch,
+        args.shape,
+        args.threads,
+        folder,
+        args.precisions,
+        args.calib_images,
+    )
 
 
 def main(argv=None) -> None:
