@@ -5,8 +5,8 @@ Post-training int8 loses a similar amount on every calibration set, but
 not the same amount: on the pose demo model OpenVINO's int8 with its sums
 in fp32 lost 0.0096, 0.0109 and 0.0118 AP with 300, 600 and 150
 calibration images, around the 0.01 bound a precision must keep to ship
-(:data:`~litehrnet_mm.deploy.quantize.OPENVINO_INT8` now keeps pose's
-multiplies in fp32 too, which took it to 0.0025-0.0063). NNCF's
+(:data:`~litehrnet_mm.deploy.quantize.OPENVINO_INT8` now quantizes only
+pose's convs, which took it to 0.0008-0.0042). NNCF's
 ``quantize_with_accuracy_control`` is the general answer: it quantizes as
 usual, measures the metric of the fp32 and int8 models on a validation
 set, and while int8 loses more than ``max_drop`` it ranks the groups of

@@ -33,7 +33,8 @@ conversions (:func:`fp32_convs`):
   branch (the most sensitive values of the block).
 
 OpenVINO's int8 (:data:`OPENVINO_INT8`) quantizes every conv of its form,
-with choices made for accuracy, measured on the trained demo models
+with choices made for accuracy (and, among those that keep it, speed),
+measured on the trained demo models
 through the hosts' test loops (AP of the pose demo, mIoU of the seg
 demo, each on its held-out images and on its training split, where they
 were chosen; the README has the table):
@@ -46,21 +47,24 @@ were chosen; the README has the table):
   plus up to three resized or strided terms) and the iterative head's
   sums are where a per-tensor grid is widest; quantizing them cost
   another 0.004 AP and 0.2 mIoU;
-* for pose, the weightings' multiplies in fp32 too (``Multiply`` left
-  out: a branch times its sigmoid weights, whose product the next conv
-  quantizes instead). Pose AP measures the heatmap peak's position to a
-  fraction of a pixel, and the multiplies are where int8 moved it most:
-  NNCF's accuracy control, ranking every quantizer by how far it moves
-  the heatmaps, returned a group with a weighting's multiply first and
-  second.
-  With them pose loses 0.0030 AP on its training split instead of 0.0085,
-  and 0.0025-0.0063 on its held-out images over 150, 300 and 600
-  calibration images (0.0096-0.0118 without). Segmentation lost more with
-  them (1.00 mIoU on its training split, 0.77 without), so it keeps them
-  quantized.
-
-None of these changed OpenVINO's int8 latency on an AVX2 CPU by more than
-the noise (Lite-HRNet-18 at 256x192, interleaved, 2 threads: the README).
+* for pose, only the convs read int8: the weightings' multiplies, pools
+  and nearest resizes stay fp32 too (``Multiply``, ``AvgPool`` and
+  ``Interpolate`` left out), so each int8 region is one conv, quantized
+  where it reads its input (after the weighting, not before it) and
+  dequantized in its output. Pose AP measures the heatmap peak's
+  position to a fraction of a pixel, and the multiplies are where int8
+  moved it most: NNCF's accuracy control, ranking every quantizer by how
+  far it moves the heatmaps, returned a group with a weighting's
+  multiply first and second. On the pose demo this loses 0.0038 AP on
+  its training split and 0.0008-0.0042 on its held-out images over 150,
+  300 and 600 calibration images (the sums only in fp32: 0.0085 and
+  0.0096-0.0118). It is also the fastest int8 of those measured on an
+  AVX2 CPU: the pools, resizes and multiplies run slower in u8 or i8
+  than in f32 there, and each multiply left in fp32 alone adds a
+  requantizing layer (the README has the per-layer profiles).
+  Segmentation lost more with it (1.12 mIoU on its held-out images,
+  0.98 on its training split; 0.59 and 0.77 with the sums only in fp32),
+  so it keeps the sums-only options.
 
 Calibration uses the images as the model sees them (after the config's
 test pipeline and data preprocessor), in a fixed order, so the same
@@ -91,16 +95,18 @@ __all__ = [
 POOLED_CONVS = ('/crw/', '/spatial_weighting/')
 
 #: NNCF's options for OpenVINO's int8 of Lite-HRNet (its form of the
-#: network, quantized whole), by task: asymmetric activations, the sums in
-#: fp32, and for pose the weightings' multiplies too (the module docstring
-#: says why). A model of another task gets ``None``'s; a peer of the
-#: benchmark gets NNCF's defaults.
+#: network, quantized whole), by task, both with asymmetric activations:
+#: for pose only the convs read int8 (the weightings' multiplies, pools and
+#: resizes and the sums stay fp32); for segmentation everything but the
+#: sums does (the module docstring says why). A model of another task gets
+#: ``None``'s; a peer of the benchmark gets NNCF's defaults.
 _SUMS_FP32 = dict(preset='mixed', keep_fp32_types=('Add',))
-OPENVINO_INT8 = {
-    'pose': dict(_SUMS_FP32, keep_fp32_types=('Add', 'Multiply')),
-    'seg': _SUMS_FP32,
-    None: _SUMS_FP32,
-}
+_CONVS_INT8 = dict(
+    preset='mixed',
+    # MatMul: pooling to a size that does not divide (deploy/ops.py).
+    keep_fp32_types=('Add', 'Multiply', 'AvgPool', 'MatMul', 'Interpolate'),
+)
+OPENVINO_INT8 = {'pose': _CONVS_INT8, 'seg': _SUMS_FP32, None: _SUMS_FP32}
 
 #: Accuracy control ranks the groups of quantizers by how far each moves
 #: the outputs of this many validation images (NNCF's default: 300).

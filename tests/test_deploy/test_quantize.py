@@ -153,29 +153,64 @@ def activation_ranges(ir):
 
 
 @pytest.mark.slow
-def test_openvino_int8_design_keeps_the_sums_fp32_and_is_asymmetric(ov_int8):
+def test_openvino_int8_of_pose_quantizes_only_the_convs_inputs(ov_int8):
     """OpenVINO's int8 of a Lite-HRNet pose model (quantize.OPENVINO_INT8):
-    no sum (a fusion's, the head's) and no weighting multiply reads a
-    quantized input, and the signed activations get asymmetric ranges
-    (NNCF's symmetric ones have low = -high * 128 / 127)."""
+    no sum (a fusion's, the head's), weighting multiply, pool (a fixed
+    kernel, or pooling matrices where the sizes do not divide) or resize
+    reads a quantized input; every activation quantizer feeds a conv
+    (through at most the concatenation or split of the pooled maps), and
+    the signed activations get asymmetric ranges (NNCF's symmetric ones
+    have low = -high * 128 / 127)."""
     import openvino as ov
 
     _, result = ov_int8
     ir = ov.Core().read_model(result.path)
+
+    def data_inputs(op):
+        return [
+            v.get_node()
+            for v in op.input_values()
+            if v.get_node().get_type_name() != 'Constant'
+        ]
+
+    pools = ('AvgPool', 'MatMul', 'Interpolate')  # MatMul: 64x48's pools
     kept = [
         op
         for op in ir.get_ops()
-        if op.get_type_name() in ('Add', 'Multiply')
-        and 'Constant'
-        not in {op.input_value(i).get_node().get_type_name() for i in (0, 1)}
+        if op.get_type_name() in ('Add', 'Multiply', *pools)
+        and (
+            op.get_type_name() in pools
+            or len(data_inputs(op)) == 2  # not a bias add or a scaling
+        )
     ]
-    # The fusions' sums and the weightings' multiplies (bias adds and
-    # scalings have a Constant input).
-    assert {op.get_type_name() for op in kept} == {'Add', 'Multiply'}
+    assert {op.get_type_name() for op in kept} == {
+        'Add',
+        'Multiply',
+        'AvgPool',
+        'MatMul',
+        'Interpolate',
+    }
     for op in kept:
-        for i in (0, 1):
-            source = op.input_value(i).get_node().get_type_name()
-            assert source != 'FakeQuantize', op.get_friendly_name()
+        for source in data_inputs(op):
+            assert source.get_type_name() != 'FakeQuantize', (
+                op.get_friendly_name()
+            )
+    routes = ('Concat', 'VariadicSplit', 'Split')
+    for fq in ir.get_ops():
+        if fq.get_type_name() != 'FakeQuantize' or not data_inputs(fq):
+            continue
+        readers = [t.get_node() for t in fq.output(0).get_target_inputs()]
+        while any(r.get_type_name() in routes for r in readers):
+            readers = [
+                t.get_node()
+                for r in readers
+                for o in r.outputs()
+                for t in o.get_target_inputs()
+            ]
+        assert {r.get_type_name() for r in readers} <= {
+            'Convolution',
+            'GroupConvolution',
+        }, fq.get_friendly_name()
     signed = [(lo, hi) for lo, hi in activation_ranges(ir) if lo < 0]
     assert signed
     assert not any(np.isclose(-lo, hi * 128 / 127) for lo, hi in signed)
@@ -184,8 +219,8 @@ def test_openvino_int8_design_keeps_the_sums_fp32_and_is_asymmetric(ov_int8):
 def test_a_peer_gets_nncfs_defaults_on_openvino(tmp_path, monkeypatch):
     """The benchmark's peers (int8_design=False) are quantized with NNCF's
     defaults (symmetric, every op), ours with OPENVINO_INT8 of its task:
-    a pose model keeps its multiplies fp32 too, a segmentation model or
-    one that names no task only its sums."""
+    a pose model quantizes only its convs' inputs, a segmentation model
+    or one that names no task keeps only its sums fp32."""
     from litehrnet_mm.deploy import quantize
     from litehrnet_mm.deploy.exporters.base import ExportJob
     from litehrnet_mm.deploy.exporters.openvino import export_openvino
@@ -213,7 +248,13 @@ def test_a_peer_gets_nncfs_defaults_on_openvino(tmp_path, monkeypatch):
         with pytest.raises(RuntimeError, match='without .bin'):
             export_openvino(job)  # the stand-in writes nothing
     ours_pose, ours_seg, ours_other, peer = calls
-    assert ours_pose['keep_fp32_types'] == ('Add', 'Multiply')
+    assert ours_pose['keep_fp32_types'] == (
+        'Add',
+        'Multiply',
+        'AvgPool',
+        'MatMul',
+        'Interpolate',
+    )
     assert ours_seg['keep_fp32_types'] == ours_other['keep_fp32_types']
     assert ours_seg['keep_fp32_types'] == ('Add',)
     for ours in (ours_pose, ours_seg, ours_other):

@@ -11,13 +11,14 @@ passes on:
   OpenVINO computes in f32 (the compiled model reports the precision it
   chose);
 * int8: NNCF's quantization with every conv in int8, activations
-  asymmetric, the sums left in fp32 and for pose the weightings'
-  multiplies too (:data:`~litehrnet_mm.deploy.quantize.OPENVINO_INT8`,
-  chosen on the trained demo models; a peer of
-  the benchmark gets NNCF's defaults), the ops left unquantized in
-  ``f32``, so that the int8 artifact computes what was calibrated and
-  measured. With ``max_drop`` (``export.py --max-drop``) NNCF's accuracy
-  control returns quantizers to fp32 until int8 loses at most that much
+  asymmetric, the sums left in fp32, and for pose everything between the
+  convs (the weightings' multiplies, pools and resizes) too
+  (:data:`~litehrnet_mm.deploy.quantize.OPENVINO_INT8`, chosen on the
+  trained demo models; a peer of the benchmark gets NNCF's defaults),
+  the ops left unquantized in ``f32``, so that the int8 artifact
+  computes what was calibrated and measured. With ``max_drop``
+  (``export.py --max-drop``) NNCF's accuracy control returns quantizers
+  to fp32 until int8 loses at most that much
   of the host's metric on the training split
   (:mod:`~litehrnet_mm.deploy.accuracy_control`). ONNX Runtime's int8
   design of :mod:`litehrnet_mm.deploy.quantize` (depthwise and pooled
