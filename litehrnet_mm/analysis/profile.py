@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
@@ -93,33 +94,74 @@ class Layer:
 
 
 def openvino_layers(
-    file: str, x: np.ndarray, threads: int, calls: int = 30, hint='f32'
+    file: str, x: np.ndarray, threads: int, hint: str = 'f32', **timing
 ) -> List[Layer]:
-    """The executed layers of OpenVINO's runtime graph of ``file``
-    (inference precision ``hint``, latency hint), each with the precision
-    it ran in and its median time over the last 10 of ``calls`` runs."""
+    """The executed layers of OpenVINO's runtime graph of ``file`` at
+    inference precision ``hint`` (:func:`openvino_profiles` of one
+    path)."""
+    return openvino_profiles({'': (file, hint)}, x, threads, **timing)['']
+
+
+def openvino_profiles(
+    paths: Dict[str, Tuple[str, str]],
+    x: np.ndarray,
+    threads: int,
+    rounds: int = 10,
+    calls: int = 3,
+    warmup: int = 10,
+    pause: float = 0.1,
+) -> Dict[str, List[Layer]]:
+    """The executed layers of OpenVINO's runtime graph of each path
+    (label -> (IR, inference precision hint); latency hint), each with the
+    precision it ran in and its median time. The paths are timed
+    interleaved, as the benchmark times them: each round runs ``calls``
+    calls of every path in turn, with a pause before each, and reads the
+    last call's per-layer times; medians over ``rounds``."""
     import openvino as ov
 
-    compiled = ov.Core().compile_model(
-        file,
-        'CPU',
-        {
-            'INFERENCE_PRECISION_HINT': hint,
-            'INFERENCE_NUM_THREADS': str(threads),
-            'PERFORMANCE_HINT': 'LATENCY',
-            'PERF_COUNT': True,
-        },
-    )
-    request = compiled.create_infer_request()
-    times: Dict[str, List[float]] = collections.defaultdict(list)
-    types: Dict[str, str] = {}  # the profile's names: GroupConvolution, ...
-    for i in range(calls):
-        request.infer({0: x})
-        if i >= calls - 10:
+    core = ov.Core()
+    compiled = {
+        label: core.compile_model(
+            file,
+            'CPU',
+            {
+                'INFERENCE_PRECISION_HINT': hint,
+                'INFERENCE_NUM_THREADS': str(threads),
+                'PERFORMANCE_HINT': 'LATENCY',
+                'PERF_COUNT': True,
+            },
+        )
+        for label, (file, hint) in paths.items()
+    }
+    requests = {k: c.create_infer_request() for k, c in compiled.items()}
+    for request in requests.values():
+        for _ in range(warmup):
+            request.infer({0: x})
+    times = {k: collections.defaultdict(list) for k in paths}
+    types: Dict[str, Dict[str, str]] = {k: {} for k in paths}
+    for _ in range(rounds):
+        for label, request in requests.items():
+            time.sleep(pause)
+            for _ in range(calls):
+                request.infer({0: x})
             for p in request.get_profiling_info():
                 if p.status.name == 'EXECUTED':
-                    times[p.node_name].append(p.real_time.total_seconds())
-                    types[p.node_name] = p.node_type
+                    times[label][p.node_name].append(
+                        p.real_time.total_seconds()
+                    )
+                    # The profile's names: GroupConvolution, AvgPool, ...
+                    types[label][p.node_name] = p.node_type
+    return {
+        label: _layers(compiled[label], times[label], types[label])
+        for label in paths
+    }
+
+
+def _layers(
+    compiled, times: Dict[str, List[float]], types: Dict[str, str]
+) -> List[Layer]:
+    """:class:`Layer` of each executed node of ``compiled``'s runtime
+    graph, in execution order."""
 
     def info(op, key):
         return op.get_rt_info()[key].astype(str)
@@ -252,13 +294,10 @@ def profile_onnx(
             ort_per_op(file, x, threads),
         ),
     ]
-    paths = {
-        name: openvino_layers(ir, x, threads, hint=hint)
-        for name, (ir, hint) in openvino.items()
-    }
+    paths = openvino_profiles(openvino, x, threads)
     sections.append(
-        'OpenVINO, its own form, by path (executed layers, median of the '
-        'last 10 of 30 calls):\n\n' + summary_table(paths)
+        'OpenVINO, its own form, by path (executed layers; the paths '
+        'interleaved, medians of 10 rounds):\n\n' + summary_table(paths)
     )
     for name, layers in paths.items():
         sections.append(

@@ -61,7 +61,7 @@ def test_onnxruntime_kernel_times_per_op_type(onnx_file):
 
 
 def test_openvino_executed_layers_with_their_precision(onnx_file):
-    layers = openvino_layers(onnx_file, x(), threads=1, calls=12)
+    layers = openvino_layers(onnx_file, x(), 1, rounds=3, warmup=1)
     assert layers and all(layer.ms >= 0 for layer in layers)
     convs = [layer for layer in layers if layer.type == 'Convolution']
     assert len(convs) == 2
@@ -88,8 +88,8 @@ def int8_file(onnx_file, tmp_path):
 
 
 def test_int8_convs_run_in_u8_and_count_as_low_precision(onnx_file, int8_file):
-    f32 = openvino_layers(onnx_file, x(), threads=1, calls=3)
-    int8 = openvino_layers(int8_file, x(), threads=1, calls=3)
+    f32 = openvino_layers(onnx_file, x(), 1, rounds=2, warmup=1)
+    int8 = openvino_layers(int8_file, x(), 1, rounds=2, warmup=1)
     convs = [layer for layer in int8 if layer.type == 'Convolution']
     assert len(convs) == 2
     assert {c.precision for c in convs} <= {'u8', 'i8'}
