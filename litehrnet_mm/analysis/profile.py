@@ -87,8 +87,7 @@ class Layer:
     name: str
     type: str  # Convolution, GroupConvolution, Reorder, Subgraph, ...
     precision: str  # runtimePrecision: f32, bf16, u8, i8
-    output: str  # outputPrecisions
-    ms: float  # median over the profiled calls
+    ms: float  # median over the profiled rounds
     source: str  # '<type> <output precision>' of the layer it reads
     target: str  # '<type> <precision>' of the first layer reading it
 
@@ -187,7 +186,6 @@ def _layers(
                 name,
                 types[name],
                 info(op, 'runtimePrecision'),
-                info(op, 'outputPrecisions'),
                 float(np.median(times[name])) * 1e3,
                 f'{kind(sources[0])} {info(sources[0], "outputPrecisions")}'
                 if sources

@@ -99,7 +99,7 @@ def test_int8_convs_run_in_u8_and_count_as_low_precision(onnx_file, int8_file):
 
 
 def _layer(type, ms, precision='f32', source='', target=''):
-    return Layer(type.lower(), type, precision, precision, ms, source, target)
+    return Layer(type.lower(), type, precision, ms, source, target)
 
 
 def test_layer_table_names_the_precisions_of_each_type():
