@@ -370,9 +370,7 @@ def export_artifact(
     that exporter meant. The benchmark checks every artifact against the
     eager model itself.
     """
-    from litehrnet_mm.deploy.artifact import write_metadata
-    from litehrnet_mm.deploy.export import check_pair, export
-    from litehrnet_mm.deploy.exporters import EXPORTERS, ExportJob
+    from litehrnet_mm.deploy.export import export
     from litehrnet_mm.models.backbones.litehrnet import backbones_in
 
     model = copy.deepcopy(model).eval()
@@ -380,6 +378,26 @@ def export_artifact(
         return export(
             model, runtime, precision, shape, output, batch, calib
         ).path
+    return export_as_is(model, runtime, precision, shape, output, batch, calib)
+
+
+def export_as_is(
+    model: nn.Module,
+    runtime: str,
+    precision: str,
+    shape: Tuple[int, int],
+    output: str,
+    batch: int,
+    calib: Optional[List[np.ndarray]] = None,
+) -> str:
+    """``model`` (in eval mode) through ``runtime``'s registered exporter as
+    it is, int8 with the quantizer's defaults over the whole graph, with
+    the metadata ``load_runtime`` needs; returns the artifact's path (see
+    :func:`export_artifact`)."""
+    from litehrnet_mm.deploy.artifact import write_metadata
+    from litehrnet_mm.deploy.export import check_pair
+    from litehrnet_mm.deploy.exporters import EXPORTERS, ExportJob
+
     check_pair(runtime, precision)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with tempfile.TemporaryDirectory() as work_dir:

@@ -10,7 +10,6 @@ import copy
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
@@ -397,22 +396,10 @@ def nncf_defaults_int8(
     """OpenVINO's int8 of ``model``'s own form in deploy form with NNCF's
     defaults over the whole graph (as the benchmark's peers get it); the
     "before" of Lite-HRNet's int8 options."""
-    from litehrnet_mm.deploy.exporters import EXPORTERS, ExportJob
     from litehrnet_mm.deploy.onnx import switch_backbones
+
+    from .candidates import export_as_is
 
     model = copy.deepcopy(model).eval()
     switch_backbones(model)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with tempfile.TemporaryDirectory() as work_dir:
-        job = ExportJob(
-            model,
-            tuple(shape),
-            1,
-            'int8',
-            output,
-            work_dir,
-            calib,
-            int8_design=False,
-        )
-        EXPORTERS['openvino'](job)
-    return output
+    return export_as_is(model, 'openvino', 'int8', shape, output, 1, calib)
