@@ -28,17 +28,26 @@ layer can absorb it: on a returned branch the head leaves in another
 branch's order (none for pose, which returns the highest resolution), and
 before a NAIVE stage (:func:`~litehrnet_mm.deploy.blocks.defer_shuffles_`).
 
+Nor, between two blocks of a module, the spatial weighting's multiply:
+its scales are per channel, and the next block first pools its input and
+multiplies it by the nearest resize of a per-channel weight, both linear
+and per channel, so it applies them where the maps are small
+(:func:`weigh_unscaled`); only a module's last block multiplies its
+branches. On Lite-HRNet-18: 24 multiplies of whole branches and 8 splits
+fewer, 16 multiplies on pooled maps more.
+
 What it costs: the per-channel ops run on twice the channels (the kept
 half too). What it saves: per block and branch a split, a concatenation
 and a shuffle, data movement that OpenVINO's CPU plugin runs on reference
 kernels in its channels-last layout; on Lite-HRNet-18 the executed layers
-go from 699 to 547 (f32). ONNX Runtime, whose splits and concatenations
-are cheap in its planar layout, ran this form 1.1x slower, so only the
-OpenVINO export traces it. The same function, up to the order of the sums
-in the 1x1 convs; exactly the same in float64 (tested).
+go from 699 to 547 (f32), and to 531 with the scales carried. ONNX
+Runtime, whose splits and concatenations are cheap in its planar layout,
+ran this form 1.1x slower, so only the OpenVINO export traces it. The
+same function, up to the order of the sums in the 1x1 convs and of the
+multiplies; exactly the same in float64 (tested).
 """
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -173,8 +182,34 @@ def weigh(block: nn.Module, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
     """The weighing of a LITE block (a ``DeployCCW`` on the halves it
     weighs, a :class:`WideCCW` on whole branches): the cross-resolution
     weighting, the depthwise convs and the spatial weighting."""
+    ys, scales = weigh_unscaled(block, x)
+    return apply_scales(ys, scales, block.channels)
+
+
+def weigh_unscaled(
+    block: nn.Module,
+    x: Sequence[torch.Tensor],
+    carried: Optional[torch.Tensor] = None,
+) -> Tuple[List[torch.Tensor], torch.Tensor]:
+    """:func:`weigh` up to the spatial weighting's multiply: the branches
+    before it and the scales it multiplies them by (all branches'
+    concatenated, ``(N, C, 1, 1)``).
+
+    ``carried``, when given, are the previous block's scales, not yet
+    applied: the block's input is ``x[i]`` times its part of them. Every
+    op they meet before the next full-resolution multiply is linear and
+    per channel (pooling; the nearest resize of a per-channel weight), so
+    they are applied where the maps are small: to the pooled maps the
+    cross-resolution weighting reads, and to its weights, which multiply
+    the branches anyway. A full-resolution multiply per branch and a split
+    fewer, for two multiplies on pooled maps."""
     smallest = size_of(x[-1])
-    weights = block.crw(torch.cat([pool_to(s, smallest) for s in x], 1))
+    pooled = torch.cat([pool_to(s, smallest) for s in x], 1)
+    if carried is not None:
+        pooled = pooled * carried
+    weights = block.crw(pooled)
+    if carried is not None:
+        weights = weights * carried
     ys = [
         dw(s * resize(w, size_of(s)))
         for s, w, dw in zip(
@@ -182,8 +217,14 @@ def weigh(block: nn.Module, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         )
     ]
     means = torch.cat([global_mean(y) for y in ys], dim=1)
-    scales = block.spatial_weighting(means).split(block.channels, 1)
-    return [y * s for y, s in zip(ys, scales)]
+    return ys, block.spatial_weighting(means)
+
+
+def apply_scales(
+    ys: Sequence[torch.Tensor], scales: torch.Tensor, channels: Sequence[int]
+) -> List[torch.Tensor]:
+    """Each branch times its part of the concatenated ``scales``."""
+    return [y * s for y, s in zip(ys, scales.split(list(channels), 1))]
 
 
 class WideLiteBlocks(nn.Module):
@@ -203,10 +244,10 @@ class WideLiteBlocks(nn.Module):
         self.layouts = [last for _, last in plans]
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        out = list(x)
+        out, carried = list(x), None
         for block in self.layers:
-            out = block(out)
-        return out
+            out, carried = weigh_unscaled(block, out, carried)
+        return apply_scales(out, carried, self.layers[-1].channels)
 
 
 class ToLogicalOrder(nn.Module):

@@ -202,6 +202,47 @@ def test_the_traced_graph_permutes_only_returned_branches(
     ) - 2 * (1 * 2 * 2 + 2 * 2 * 3)
 
 
+def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
+    """The spatial weighting's multiply of a block that another block of
+    its module follows is left to that block, which applies its scales on
+    the smallest branch's size (to the pooled maps and to the
+    cross-resolution weights): per module, the blocks' full-size
+    multiplies are one per block and branch (the cross-resolution
+    weights) and one per branch after the last block."""
+    import onnx
+
+    model = deployed(extra=SMALL).float()
+    with openvino_form():
+        file = write_onnx(
+            defer_shuffles_(copy.deepcopy(model)),
+            (64, 48),
+            str(tmp_path / 'deferred.onnx'),
+        )
+    graph = onnx.shape_inference.infer_shapes(onnx.load(file)).graph
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in graph.value_info
+    }
+    muls = [
+        shapes[n.output[0]]
+        for n in graph.node
+        if n.op_type == 'Mul' and '/layers/' in n.name
+    ]
+    spec = SMALL['stages_spec']
+    modules = [
+        (n, len(c)) for n, c in zip(spec['num_modules'], spec['num_channels'])
+    ]
+    blocks = 2  # per module
+    assert len(muls) == sum(
+        n * (blocks * b + b + 2 * (blocks - 1)) for n, b in modules
+    )
+    # The carried scales multiply all branches' channels at once.
+    widths = [sum(c) for c in spec['num_channels']]
+    assert sum(shape[1] in widths for shape in muls) == sum(
+        n * 2 * (blocks - 1) for n, _ in modules
+    )
+
+
 def test_a_backbone_is_deferred_once():
     model = deployed(extra=SMALL)
     once = defer_shuffles_(copy.deepcopy(model))
