@@ -229,17 +229,20 @@ def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
         if n.op_type == 'Mul' and '/layers/' in n.name
     ]
     spec = SMALL['stages_spec']
-    modules = [
-        (n, len(c)) for n, c in zip(spec['num_modules'], spec['num_channels'])
+    # (modules, blocks per module, branches) of each stage
+    stages = [
+        (n, blocks, len(c))
+        for n, blocks, c in zip(
+            spec['num_modules'], spec['num_blocks'], spec['num_channels']
+        )
     ]
-    blocks = 2  # per module
     assert len(muls) == sum(
-        n * (blocks * b + b + 2 * (blocks - 1)) for n, b in modules
+        n * (blocks * b + b + 2 * (blocks - 1)) for n, blocks, b in stages
     )
     # The carried scales multiply all branches' channels at once.
     widths = [sum(c) for c in spec['num_channels']]
     assert sum(shape[1] in widths for shape in muls) == sum(
-        n * 2 * (blocks - 1) for n, _ in modules
+        n * 2 * (blocks - 1) for n, blocks, _ in stages
     )
 
 
