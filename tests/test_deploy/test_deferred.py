@@ -202,13 +202,10 @@ def test_the_traced_graph_permutes_only_returned_branches(
     ) - 2 * (1 * 2 * 2 + 2 * 2 * 3)
 
 
-def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
-    """The spatial weighting's multiply of a block that another block of
-    its module follows is left to that block, which applies its scales on
-    the smallest branch's size (to the pooled maps and to the
-    cross-resolution weights): per module, the blocks' full-size
-    multiplies are one per block and branch (the cross-resolution
-    weights) and one per branch after the last block."""
+def _traced_small(tmp_path):
+    """OpenVINO's form of the ``SMALL`` backbone traced at 64x48 (every
+    branch's size a multiple of the smallest's): the graph and each
+    value's shape."""
     import onnx
 
     model = deployed(extra=SMALL).float()
@@ -223,19 +220,34 @@ def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
         v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
         for v in graph.value_info
     }
+    return graph, shapes
+
+
+def _stages(spec):
+    """(modules, blocks per module, branches) of each stage."""
+    return [
+        (n, blocks, len(c))
+        for n, blocks, c in zip(
+            spec['num_modules'], spec['num_blocks'], spec['num_channels']
+        )
+    ]
+
+
+def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
+    """The spatial weighting's multiply of a block that another block of
+    its module follows is left to that block, which applies its scales on
+    the smallest branch's size (to the pooled maps and to the
+    cross-resolution weights): per module, the blocks' full-size
+    multiplies are one per block and branch (the cross-resolution
+    weights) and one per branch after the last block."""
+    graph, shapes = _traced_small(tmp_path)
     muls = [
         shapes[n.output[0]]
         for n in graph.node
         if n.op_type == 'Mul' and '/layers/' in n.name
     ]
     spec = SMALL['stages_spec']
-    # (modules, blocks per module, branches) of each stage
-    stages = [
-        (n, blocks, len(c))
-        for n, blocks, c in zip(
-            spec['num_modules'], spec['num_blocks'], spec['num_channels']
-        )
-    ]
+    stages = _stages(spec)
     assert len(muls) == sum(
         n * (blocks * b + b + 2 * (blocks - 1)) for n, blocks, b in stages
     )
@@ -244,6 +256,31 @@ def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
     assert sum(shape[1] in widths for shape in muls) == sum(
         n * 2 * (blocks - 1) for n, blocks, _ in stages
     )
+
+
+def test_a_blocks_means_come_from_the_maps_the_next_block_pools(tmp_path):
+    """A block that another block of its module follows pools its
+    branches to the smallest size once, for the next block's
+    cross-resolution weighting, and takes its spatial weighting's means
+    from those pooled maps (one average pool on the small maps) instead
+    of one global mean per full-size branch. Per module: the first
+    block's pooling, then per block either the next block's pooling and
+    one mean, or (the last) a global mean per branch."""
+    graph, shapes = _traced_small(tmp_path)
+    pools = [
+        shapes[n.output[0]]
+        for n in graph.node
+        if n.op_type == 'AveragePool' and '/layers/' in n.name
+    ]
+    stages = _stages(SMALL['stages_spec'])
+    assert len(pools) == sum(
+        n * ((b - 1) + (blocks - 1) * b + b) for n, blocks, b in stages
+    )
+    # The means of every block but the last read all branches at once.
+    widths = [sum(c) for c in SMALL['stages_spec']['num_channels']]
+    assert sum(
+        shape[1] in widths and shape[2:] == [1, 1] for shape in pools
+    ) == sum(n * (blocks - 1) for n, blocks, _ in stages)
 
 
 def test_a_backbone_is_deferred_once():
