@@ -283,6 +283,17 @@ def test_a_blocks_means_come_from_the_maps_the_next_block_pools(tmp_path):
     ) == sum(n * (blocks - 1) for n, blocks, _ in stages)
 
 
+def test_the_stem_runs_its_two_paths_as_one(tmp_path):
+    """OpenVINO's stem: its first conv, then one sequence of convs for
+    both paths (a 1x1 conv that copies one half and expands the other,
+    one depthwise conv, one block-diagonal 1x1 conv): no split, no
+    concatenation."""
+    graph, _ = _traced_small(tmp_path)
+    ops = [n.op_type for n in graph.node if '/stem/' in n.name]
+    assert ops.count('Conv') == 4
+    assert set(ops) == {'Conv', 'Relu'}
+
+
 def test_a_backbone_is_deferred_once():
     model = deployed(extra=SMALL)
     once = defer_shuffles_(copy.deepcopy(model))
