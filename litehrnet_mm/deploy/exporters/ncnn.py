@@ -55,7 +55,11 @@ def _options(job: ExportJob, param: str, **more) -> dict:
 
 
 def pnnx_convert(job: ExportJob, param: str, fp16: bool) -> None:
-    """pnnx on the job's ONNX graph, writing ``param`` and its ``.bin``."""
+    """pnnx on the job's ONNX graph, writing ``param`` and its ``.bin``.
+    pnnx runs in the job's work folder (its intermediate files stay
+    there), so the paths it is given are absolute: a relative ``param``
+    would land in that folder and go with it."""
+    param = os.path.abspath(param)
     weights = ncnn_files(param)[1]
     height, width = job.shape
     onnx_file = job.onnx()
@@ -64,7 +68,8 @@ def pnnx_convert(job: ExportJob, param: str, fp16: bool) -> None:
         # pnnx gets the graph of one image.
         onnx_file = os.path.join(job.work_dir, 'batch1.onnx')
         write_onnx(job.model, job.shape, onnx_file, batch=1)
-    work = f'{job.work_dir}/pnnx'
+    onnx_file = os.path.abspath(onnx_file)
+    work = os.path.join(os.path.abspath(job.work_dir), 'pnnx')
     command = [
         pnnx_executable(),
         onnx_file,

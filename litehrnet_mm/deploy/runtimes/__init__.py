@@ -56,6 +56,13 @@ def load_runtime(
         os.path.splitext(file)[1].lower()
     )
     runtime = runtime or made_for
+    if runtime is None and not os.path.isfile(file):
+        # Nothing names its runtime because it is not there (its metadata
+        # may be, beside it): say so, not that the runtime is unknown.
+        raise FileNotFoundError(
+            f'load_runtime: {file} not found; expected an artifact written '
+            'by tools/deploy/export.py'
+        )
     if runtime not in RUNTIMES:
         raise ValueError(
             f'runtime={runtime!r} for {file}; expected one of '

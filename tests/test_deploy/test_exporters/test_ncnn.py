@@ -77,3 +77,20 @@ def test_a_head_with_batchnorms_after_its_deconv_exports(tmp_path):
     (got,) = load_runtime(made.output, 'ncnn', threads=1)(x.numpy())
     expected = reference(x).detach().numpy()
     assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+def test_a_relative_output_lands_where_it_names(tmp_path, monkeypatch):
+    """pnnx runs in the job's work folder: a relative output (the
+    benchmark's --keep folder) must still be written relative to the
+    caller's folder, not into the work folder that goes away."""
+    from litehrnet_mm.deploy.exporters.ncnn import export_ncnn
+    from tests.test_deploy.test_exporters.jobs import job
+
+    made, _ = job(tmp_path, 'fp32', '.param')
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'keep').mkdir()
+    made.output = os.path.join('keep', 'model.param')
+    made.work_dir = 'work'
+    export_ncnn(made)
+    assert (tmp_path / 'keep' / 'model.param').is_file()
+    assert (tmp_path / 'keep' / 'model.bin').is_file()

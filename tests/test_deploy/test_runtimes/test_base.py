@@ -30,6 +30,11 @@ def test_load_runtime_errors_name_the_problem(tmp_path):
     other.write_bytes(b'')
     with pytest.raises(ValueError, match='runtime=None for .*x.bin'):
         load_runtime(str(other))
+    # Its metadata without it (an export that wrote its files elsewhere):
+    # the file is named as missing, not its runtime as unknown.
+    (tmp_path / 'gone.param.json').write_text('{"runtime": "ncnn"}')
+    with pytest.raises(FileNotFoundError, match='gone.param not found'):
+        load_runtime(str(tmp_path / 'gone.param'))
 
 
 @pytest.fixture
