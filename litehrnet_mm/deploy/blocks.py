@@ -50,15 +50,18 @@ class DeployStem(nn.Module):
             conv_act(stem.linear_conv),
         )
         self.half = self.conv1[0].out_channels // 2
-        self.shuffled = True
         self.paths = None
+
+    @property
+    def shuffled(self) -> bool:
+        """Whether the output is shuffled (not yet deferred)."""
+        return self.paths is None
 
     def defer_shuffle_(self) -> Layout:
         """Leave the output's channel shuffle to the layers that read it,
         and run the two paths as one (in place, for OpenVINO's form:
         :func:`one_path`); return the channel order the output is left
         in (the paths' outputs concatenated)."""
-        self.shuffled = False
         self.paths = one_path(self.conv1, self.branch1, self.branch2)
         self.branch1 = self.branch2 = None
         channels = convs_of(self.paths)[-1].out_channels

@@ -191,8 +191,13 @@ def weigh(block: nn.Module, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
     weighs, a :class:`WideCCW` on whole branches): the cross-resolution
     weighting, the depthwise convs and the spatial weighting."""
     ys = weigh_across(block, x, pool_all(x))
-    means = torch.cat([global_mean(y) for y in ys], dim=1)
+    means = global_means(ys)
     return apply_scales(ys, block.spatial_weighting(means), block.channels)
+
+
+def global_means(ys: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Each branch's global mean, concatenated: ``(N, C, 1, 1)``."""
+    return torch.cat([global_mean(y) for y in ys], dim=1)
 
 
 def pool_all(x: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -265,13 +270,11 @@ class WideLiteBlocks(nn.Module):
         out, pooled, carried = list(x), pool_all(x), None
         for k, block in enumerate(self.layers):
             out = weigh_across(block, out, pooled, carried)
-            last = k + 1 == len(self.layers)
-            if exact and not last:
+            if k + 1 < len(self.layers):
                 pooled = pool_all(out)
-                means = global_mean(pooled)
+                means = global_mean(pooled) if exact else global_means(out)
             else:
-                means = torch.cat([global_mean(y) for y in out], dim=1)
-                pooled = None if last else pool_all(out)
+                means = global_means(out)
             carried = block.spatial_weighting(means)
         return apply_scales(out, carried, self.layers[-1].channels)
 
