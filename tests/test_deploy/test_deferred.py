@@ -202,10 +202,11 @@ def test_the_traced_graph_permutes_only_returned_branches(
     ) - 2 * (1 * 2 * 2 + 2 * 2 * 3)
 
 
-def _traced_small(tmp_path):
+@pytest.fixture(scope='module')
+def traced_small(tmp_path_factory):
     """OpenVINO's form of the ``SMALL`` backbone traced at 64x48 (every
-    branch's size a multiple of the smallest's): the graph and each
-    value's shape."""
+    branch's size a multiple of the smallest's), once for the tests that
+    read it: the graph and each value's shape."""
     import onnx
 
     model = deployed(extra=SMALL).float()
@@ -213,7 +214,7 @@ def _traced_small(tmp_path):
         file = write_onnx(
             defer_shuffles_(copy.deepcopy(model)),
             (64, 48),
-            str(tmp_path / 'deferred.onnx'),
+            str(tmp_path_factory.mktemp('traced') / 'deferred.onnx'),
         )
     graph = onnx.shape_inference.infer_shapes(onnx.load(file)).graph
     shapes = {
@@ -233,14 +234,14 @@ def _stages(spec):
     ]
 
 
-def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
+def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(traced_small):
     """The spatial weighting's multiply of a block that another block of
     its module follows is left to that block, which applies its scales on
     the smallest branch's size (to the pooled maps and to the
     cross-resolution weights): per module, the blocks' full-size
     multiplies are one per block and branch (the cross-resolution
     weights) and one per branch after the last block."""
-    graph, shapes = _traced_small(tmp_path)
+    graph, shapes = traced_small
     muls = [
         shapes[n.output[0]]
         for n in graph.node
@@ -258,7 +259,9 @@ def test_a_blocks_scales_go_to_the_next_blocks_pooled_maps(tmp_path):
     )
 
 
-def test_a_blocks_means_come_from_the_maps_the_next_block_pools(tmp_path):
+def test_a_blocks_means_come_from_the_maps_the_next_block_pools(
+    traced_small,
+):
     """A block that another block of its module follows pools its
     branches to the smallest size once, for the next block's
     cross-resolution weighting, and takes its spatial weighting's means
@@ -266,7 +269,7 @@ def test_a_blocks_means_come_from_the_maps_the_next_block_pools(tmp_path):
     of one global mean per full-size branch. Per module: the first
     block's pooling, then per block either the next block's pooling and
     one mean, or (the last) a global mean per branch."""
-    graph, shapes = _traced_small(tmp_path)
+    graph, shapes = traced_small
     pools = [
         shapes[n.output[0]]
         for n in graph.node
@@ -283,12 +286,12 @@ def test_a_blocks_means_come_from_the_maps_the_next_block_pools(tmp_path):
     ) == sum(n * (blocks - 1) for n, blocks, _ in stages)
 
 
-def test_the_stem_runs_its_two_paths_as_one(tmp_path):
+def test_the_stem_runs_its_two_paths_as_one(traced_small):
     """OpenVINO's stem: its first conv, then one sequence of convs for
     both paths (a 1x1 conv that copies one half and expands the other,
     one depthwise conv, one block-diagonal 1x1 conv): no split, no
     concatenation."""
-    graph, _ = _traced_small(tmp_path)
+    graph, _ = traced_small
     ops = [n.op_type for n in graph.node if '/stem/' in n.name]
     assert ops.count('Conv') == 4
     assert set(ops) == {'Conv', 'Relu'}
