@@ -1,8 +1,9 @@
 """Where the time goes: ONNX Runtime's time per op type in the ONNX graph
 and OpenVINO's per layer type in its IR (the form its exporter writes), at
 f32, bf16 and int8, for one model, as markdown tables: which layers run in
-which precision, and where the Reorders (layout or precision conversions)
-sit."""
+which precision, where the Reorders (layout or precision conversions)
+sit, and what OpenVINO's executed layers cost by their number alone
+(:mod:`.layer_cost`)."""
 
 import collections
 import contextlib
@@ -12,10 +13,12 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch.nn as nn
+
+from .layer_cost import Costs, cost_table, fixed_cost
 
 #: op -> (ms per call, nodes)
 PerOp = Dict[str, Tuple[float, int]]
@@ -279,11 +282,14 @@ def profile_onnx(
     x: np.ndarray,
     threads: int,
     openvino: Dict[str, Tuple[str, str]],
+    layer_costs: Optional[Costs] = None,
 ) -> str:
     """The node counts of an ONNX file, ONNX Runtime's profile of it, and
     OpenVINO's of each path of ``openvino`` (label -> (IR, inference
     precision hint)): a summary row per path, then per path its time and
-    precisions by layer type and where its Reorders are."""
+    precisions by layer type and where its Reorders are; with
+    ``layer_costs`` (:func:`~.layer_cost.fixed_cost`), what the first
+    path's executed layers cost by their number alone."""
     sections = [
         f'{label}: {onnx_node_counts(file)}',
         profile_table(
@@ -301,6 +307,16 @@ def profile_onnx(
             layer_table(f'OpenVINO {name}, by executed layer type', layers)
             + '\n\n'
             + reorders(layers)
+        )
+    if layer_costs:
+        layers = len(next(iter(paths.values())))
+        sections.append(
+            "OpenVINO's fixed cost of one executed layer, whatever it "
+            'computes (a chain of tiny 1x1 and depthwise convs and pools '
+            'timed against a shorter one: analysis/layer_cost.py), and '
+            'what the '
+            f'{layers} executed layers of the first path add up to:\n\n'
+            + cost_table(layer_costs, layers)
         )
     return '\n\n'.join(sections)
 
@@ -383,7 +399,10 @@ def profile_model(
         task = getattr(model, 'task', None) or 'no task'
         paths[f'int8, ours ({task})'] = (designed, 'f32')
     x = zoo.benchmark_images(1, shape).numpy()
-    text = profile_onnx(label, onnx_file, x, threads, paths)
+    hints = list(dict.fromkeys(hint for _, hint in paths.values()))
+    text = profile_onnx(
+        label, onnx_file, x, threads, paths, fixed_cost(hints, threads)
+    )
     return '\n\n'.join([text, *notes])
 
 

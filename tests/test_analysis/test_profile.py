@@ -217,6 +217,9 @@ def test_profile_model_profiles_each_precision(tmp_path):
     caps = ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
     assert ('\n| bf16 | ' in text) == ('BF16' in caps)
     assert ('this CPU has no BF16' in text) == ('BF16' not in caps)
+    # What the f32 path's executed layers cost by their number alone.
+    assert "\n\nOpenVINO's fixed cost of one executed layer" in text
+    assert '\n| f32 | 1 | ' in text
     # Pose's options keep the weightings' multiplies in f32, which NNCF's
     # defaults quantize: more of the graph runs in f32 after.
     rows = {
