@@ -14,8 +14,8 @@ than one thread, handing the layer to the thread pool and joining it.
 A network of many small layers pays it once per layer. Lite-HRNet-18's
 OpenVINO form executes about 500 layers at 256x192, most of them small
 (per-branch and per-channel ops, 1x1 convs on pooled and 1x1 maps), so
-this cost, no lower at bf16 than at f32, bounds what a lower precision
-can gain at batch 1 (README, Where the time goes).
+this cost, about the same at bf16 as at f32, bounds what a lower
+precision can gain at batch 1 (README, Where the time goes).
 """
 
 import warnings
