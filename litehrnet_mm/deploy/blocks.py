@@ -111,20 +111,10 @@ def one_path(
             'in a ReLU'
         )
     half = conv1[0].out_channels // 2
-    conv = expand[0]
-    copy_expand = nn.Conv2d(
-        2 * half,
-        half + conv.out_channels,
-        1,
-        dtype=conv.weight.dtype,
-        device=conv.weight.device,
-    )
-    copy_expand.weight.zero_()
-    copy_expand.bias.zero_()
-    for c in range(half):
-        copy_expand.weight[c, c] = 1.0
-    copy_expand.weight[half:, half:] = conv.weight
-    copy_expand.bias[half:] = conv.bias
+    like = expand[0].weight
+    copy = nn.Conv2d(half, half, 1, dtype=like.dtype, device=like.device)
+    copy.weight.copy_(torch.eye(half)[:, :, None, None])
+    copy.bias.zero_()
     a, b = dw1[0], dw2[0]
     if (a.kernel_size, a.stride, a.padding) != (
         b.kernel_size,
@@ -147,7 +137,7 @@ def one_path(
     depthwise.weight.copy_(torch.cat((a.weight, b.weight)))
     depthwise.bias.copy_(torch.cat((a.bias, b.bias)))
     return nn.Sequential(
-        nn.Sequential(copy_expand, nn.ReLU()),
+        block_diagonal([nn.Sequential(copy, nn.ReLU()), expand]),
         nn.Sequential(depthwise),
         block_diagonal([pw1, linear]),
     )
