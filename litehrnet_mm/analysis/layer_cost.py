@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from litehrnet_mm.deploy.runtimes.openvino import latency_config
+
 from .timing import local_block, time_blocks
 
 #: (inference precision hint, threads) -> seconds per executed layer.
@@ -110,13 +112,7 @@ def fixed_cost(
         for t in thread_counts:
             for n, model in models.items():
                 compiled = core.compile_model(
-                    model,
-                    'CPU',
-                    {
-                        'INFERENCE_PRECISION_HINT': hint,
-                        'INFERENCE_NUM_THREADS': str(t),
-                        'PERFORMANCE_HINT': 'LATENCY',
-                    },
+                    model, 'CPU', latency_config(hint, t)
                 )
                 layers[hint, t, n] = executed_layers(compiled)
                 request = compiled.create_infer_request()

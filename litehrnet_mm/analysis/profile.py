@@ -18,6 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch.nn as nn
 
+from litehrnet_mm.deploy.runtimes.openvino import latency_config
+
 from .layer_cost import Costs, cost_table, fixed_cost
 
 #: op -> (ms per call, nodes)
@@ -123,14 +125,7 @@ def openvino_profiles(
     core = ov.Core()
     compiled = {
         label: core.compile_model(
-            file,
-            'CPU',
-            {
-                'INFERENCE_PRECISION_HINT': hint,
-                'INFERENCE_NUM_THREADS': str(threads),
-                'PERFORMANCE_HINT': 'LATENCY',
-                'PERF_COUNT': True,
-            },
+            file, 'CPU', {**latency_config(hint, threads), 'PERF_COUNT': True}
         )
         for label, (file, hint) in paths.items()
     }

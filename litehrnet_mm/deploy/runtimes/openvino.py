@@ -7,11 +7,27 @@ artifact says which one it was made for (``inference_precision`` in its
 """
 
 import warnings
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
 from .base import Runtime, register_runtime
+
+
+def latency_config(
+    inference_precision: str = 'f32', threads: Optional[int] = None
+) -> dict:
+    """The CPU plugin's config for one request at a time: the latency
+    hint, the inference precision and (when given) the threads. What this
+    runtime compiles with, and the profile and the layer-cost chains too,
+    so that their figures are those of the same compiled model."""
+    config = {
+        'INFERENCE_PRECISION_HINT': inference_precision,
+        'PERFORMANCE_HINT': 'LATENCY',
+    }
+    if threads is not None:
+        config['INFERENCE_NUM_THREADS'] = str(threads)
+    return config
 
 
 @register_runtime('openvino')
@@ -29,14 +45,10 @@ class OpenVINORuntime(Runtime):
         super().__init__(file, threads, **options)
         import openvino as ov
 
-        config = {
-            'INFERENCE_PRECISION_HINT': inference_precision,
-            'PERFORMANCE_HINT': 'LATENCY',
-        }
-        if threads is not None:
-            config['INFERENCE_NUM_THREADS'] = str(threads)
         self.inference_precision = inference_precision
-        self.compiled = ov.Core().compile_model(file, 'CPU', config)
+        self.compiled = ov.Core().compile_model(
+            file, 'CPU', latency_config(inference_precision, threads)
+        )
         self.request = self.compiled.create_infer_request()
         self._outputs = list(self.compiled.outputs)
         if self.compiled_precision != inference_precision:
