@@ -304,14 +304,13 @@ def profile_onnx(
             + reorders(layers)
         )
     if layer_costs:
-        layers = len(next(iter(paths.values())))
+        count = len(next(iter(paths.values())))
         sections.append(
             "OpenVINO's fixed cost of one executed layer, whatever it "
             'computes (a chain of tiny 1x1 and depthwise convs and pools '
             'timed against a shorter one: analysis/layer_cost.py), and '
-            'what the '
-            f'{layers} executed layers of the first path add up to:\n\n'
-            + cost_table(layer_costs, layers)
+            f'what the {count} executed layers of the first path add up '
+            'to:\n\n' + cost_table(layer_costs, count)
         )
     return '\n\n'.join(sections)
 

@@ -15,6 +15,7 @@ from litehrnet_mm.analysis.layer_cost import (
     fixed_cost,
     tiny_chain,
 )
+from litehrnet_mm.deploy.runtimes.openvino import latency_config
 
 ov = pytest.importorskip('openvino')
 
@@ -33,7 +34,7 @@ def test_the_chain_runs_three_layers_per_unit():
                     tiny_chain(n), example_input=torch.from_numpy(x)
                 ),
                 'CPU',
-                {'INFERENCE_PRECISION_HINT': hint},
+                latency_config(hint),
             )
         )
         for hint in ('f32', 'bf16')
