@@ -1,7 +1,8 @@
 """The errors of litehrnet_mm: one base, one subclass per kind of input.
 
 Every error the package raises for bad input it can name (a backbone
-setting, a checkpoint, a data folder, a checkpoint to publish) derives from
+setting, a checkpoint, a config file, a data folder, a checkpoint to
+publish, an export request or an exported model) derives from
 :class:`LiteHRNetError`, itself a ``ValueError``, so ``except ValueError``
 keeps catching them, ``except LiteHRNetError`` catches all of ours and
 nothing of the hosts', and a subclass tells the kinds apart. A setting of
@@ -13,7 +14,9 @@ __all__ = [
     'ArchError',
     'ArchTypeError',
     'CheckpointError',
+    'ConfigError',
     'DatasetError',
+    'DeployError',
     'LiteHRNetError',
     'PublishError',
 ]
@@ -38,6 +41,11 @@ class CheckpointError(LiteHRNetError):
     fit the model, with the path and the reason."""
 
 
+class ConfigError(LiteHRNetError):
+    """A config file that cannot be read as an mmengine config, with the
+    path and the reason."""
+
+
 class DatasetError(LiteHRNetError):
     """A data folder, annotation file or generated dataset that cannot be
     used, with the path and the reason."""
@@ -45,3 +53,9 @@ class DatasetError(LiteHRNetError):
 
 class PublishError(LiteHRNetError):
     """A checkpoint that cannot be published, with the path and why."""
+
+
+class DeployError(LiteHRNetError):
+    """An export request (output path, shape, calibration images) or an
+    exported model (its files, its metadata, the images given to it) that
+    cannot be used, with the path and the expected form."""

@@ -8,7 +8,9 @@ from litehrnet_mm import (
     ArchError,
     ArchTypeError,
     CheckpointError,
+    ConfigError,
     DatasetError,
+    DeployError,
     LiteHRNet,
     LiteHRNetError,
     PublishError,
@@ -17,7 +19,14 @@ from litehrnet_mm.data.synthetic_seg import check_seg_dataset
 from litehrnet_mm.datasets import check_coco_keypoints_file
 from litehrnet_mm.publish import publish_checkpoint
 
-KINDS = (ArchError, CheckpointError, DatasetError, PublishError)
+KINDS = (
+    ArchError,
+    CheckpointError,
+    ConfigError,
+    DatasetError,
+    DeployError,
+    PublishError,
+)
 
 
 def test_one_base_and_its_kinds_exported():

@@ -1,12 +1,18 @@
 """The models the tools measure and export: a host model built from an
 mmpose or mmseg config file, or a preset with the 1x1 heatmap conv."""
 
-from typing import Optional, Sequence, Tuple
+import os
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
+from litehrnet_mm.errors import CheckpointError, ConfigError
 from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
+from litehrnet_mm.utils.paths import require_file
+
+#: The suffixes mmengine reads configs from.
+CONFIG_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
 
 class PoseModel(nn.Module):
@@ -42,6 +48,81 @@ class HostModel(nn.Module):
         return self.model._forward(x)
 
 
+def load_config(path: str, options: Optional[dict] = None):
+    """The mmengine ``Config`` of the file ``path``, ``options``
+    (``--cfg-options``) merged in; one clear error for a missing file, a
+    file of another kind or one mmengine cannot parse."""
+    from mmengine.config import Config
+
+    require_file(
+        path, 'config', '; expected an mmpose or mmseg config file (.py)'
+    )
+    if os.path.splitext(path)[1].lower() not in CONFIG_SUFFIXES:
+        raise ConfigError(
+            f'config {path}: not a config file; expected an mmpose or '
+            f'mmseg config ({", ".join(CONFIG_SUFFIXES)})'
+        )
+    try:
+        cfg = Config.fromfile(path)
+    except (SyntaxError, ImportError, KeyError, ValueError) as e:
+        raise ConfigError(
+            f'config {path}: mmengine cannot read it ({type(e).__name__}: '
+            f'{e}); expected an mmpose or mmseg config file'
+        ) from e
+    if 'model' not in cfg:
+        raise ConfigError(
+            f'config {path}: has no model; expected an mmpose or mmseg '
+            'config (one with model=dict(...))'
+        )
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+#: The head of each host's models: the task a state dict is for.
+_HEADS = {'decode_head.': 'segmentation', 'head.': 'pose'}
+
+
+def _task_of(keys: Sequence[str]) -> Optional[str]:
+    """The task whose head the parameter names ``keys`` hold, if any."""
+    for prefix, task in _HEADS.items():
+        if any(k.startswith(prefix) for k in keys):
+            return task
+    return None
+
+
+def check_checkpoint_task(
+    model: nn.Module, state_dict: Dict[str, object], checkpoint: str
+) -> None:
+    """One clear error when ``checkpoint`` holds a model of the other task
+    (a segmentation model's weights for a pose config, or the reverse),
+    which mmengine would report as lists of missing and unexpected
+    keys."""
+    ours = _task_of(list(model.state_dict()))
+    theirs = _task_of([k for k in state_dict if isinstance(k, str)])
+    if ours and theirs and ours != theirs:
+        found = [p for p, t in _HEADS.items() if t == theirs][0]
+        raise CheckpointError(
+            f'checkpoint {checkpoint}: holds a {theirs} model ({found}* '
+            f'weights) but the config builds a {ours} model; expected a '
+            f'checkpoint trained with a {ours} config'
+        )
+
+
+def _state_dict_of(checkpoint: str) -> Dict[str, object]:
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    loaded = _load_checkpoint(checkpoint, map_location='cpu')
+    if isinstance(loaded, dict) and 'state_dict' in loaded:
+        loaded = loaded['state_dict']
+    if not isinstance(loaded, dict):
+        raise CheckpointError(
+            f'checkpoint {checkpoint}: holds a {type(loaded).__name__}; '
+            'expected a state dict or a dict with one under "state_dict"'
+        )
+    return loaded
+
+
 def scope_of(cfg) -> str:
     """The host of a config: ``'mmpose'`` or ``'mmseg'``."""
     scope = cfg.get('default_scope')
@@ -57,11 +138,10 @@ def build_from_config(config, checkpoint: Optional[str] = None) -> HostModel:
     """Build the model of an mmpose or mmseg config (a path or an mmengine
     ``Config``) in eval mode, SyncBN turned into BN, optionally loading a
     checkpoint."""
-    from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
 
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    cfg = load_config(config) if isinstance(config, str) else config
     scope = scope_of(cfg)
     init_default_scope(scope)
     if scope == 'mmseg':
@@ -74,18 +154,18 @@ def build_from_config(config, checkpoint: Optional[str] = None) -> HostModel:
         model_cfg.get('backbone', {}).pop('init_cfg', None)
     model = revert_sync_batchnorm(MODELS.build(model_cfg))
     if checkpoint is not None:
-        from mmengine.runner import load_checkpoint
+        from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        state_dict = _state_dict_of(checkpoint)
+        check_checkpoint_task(model, state_dict, checkpoint)
+        _load_checkpoint_to_model(model, state_dict, strict=True)
     return HostModel(model, 'seg' if scope == 'mmseg' else 'pose').eval()
 
 
 def default_shape(config) -> Tuple[int, int]:
     """(H, W) of a config's input: the codec's input size (pose), the crop
     size (seg), else 256x192."""
-    from mmengine.config import Config
-
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    cfg = load_config(config) if isinstance(config, str) else config
     codec = cfg.get('codec')
     if isinstance(codec, dict) and 'input_size' in codec:
         w, h = codec['input_size']
@@ -102,10 +182,15 @@ def build_preset(arch: str = '18', num_keypoints: int = 17) -> PoseModel:
 
 
 def parse_shape(value: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
+    """``--shape H W`` (one value: a square) as ``(H, W)``."""
     if value is None:
         return None
+    value = [int(v) for v in value]
+    if len(value) not in (1, 2) or min(value) < 1:
+        raise ValueError(
+            f'--shape {" ".join(str(v) for v in value)}; expected H W (or one '
+            'size for a square), ints >= 1'
+        )
     if len(value) == 1:
-        return int(value[0]), int(value[0])
-    if len(value) != 2:
-        raise ValueError(f'--shape takes H W or one size; got {value}')
-    return int(value[0]), int(value[1])
+        return value[0], value[0]
+    return value[0], value[1]

@@ -53,6 +53,7 @@ class CompiledRuntime(OpenVINORuntime):
 
     def __init__(self, compiled) -> None:
         # Compiled already: no file to read, nothing to compile.
+        self.file = "NNCF's compiled model"
         self.compiled = compiled
         self.request = compiled.create_infer_request()
         self._outputs = list(compiled.outputs)

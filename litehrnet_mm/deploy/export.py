@@ -19,7 +19,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .artifact import write_metadata
+from litehrnet_mm.errors import DeployError
+
+from .artifact import metadata_file, write_metadata
 from .exporters import EXPORTERS, PRECISIONS, ExportJob
 from .onnx import (
     embed_onnx_metadata,
@@ -31,11 +33,19 @@ from .runtimes import RUNTIMES
 
 __all__ = [
     'ExportResult',
+    'ParityError',
     'check_accuracy_control',
+    'check_output',
     'check_pair',
+    'check_shape',
     'export',
     'pairs',
 ]
+
+
+class ParityError(DeployError, RuntimeError):
+    """An fp32 artifact that does not compute what PyTorch computes (a
+    ``RuntimeError`` too): it is not written."""
 
 
 @dataclass
@@ -65,15 +75,75 @@ def pairs() -> str:
 def check_pair(runtime: str, precision: str) -> None:
     """One clear error for a runtime or a precision that does not exist."""
     if runtime not in PRECISIONS:
-        raise ValueError(
+        raise DeployError(
             f'export: runtime={runtime!r}; expected one of '
             f'{", ".join(sorted(PRECISIONS))} ({pairs()})'
         )
     if precision not in PRECISIONS[runtime]:
-        raise ValueError(
+        raise DeployError(
             f'export: {runtime} has no precision {precision!r}; expected '
             f'one of {", ".join(PRECISIONS[runtime])} ({pairs()})'
         )
+
+
+def check_shape(shape) -> tuple:
+    """``(H, W)`` as ints, or one clear error unless it is two ints >= 1."""
+    ok = (
+        isinstance(shape, (tuple, list))
+        and len(shape) == 2
+        and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+            for v in shape
+        )
+    )
+    if not ok or min(shape) < 1:
+        raise DeployError(
+            f'export: shape={shape!r}; expected (H, W), two ints >= 1 (the '
+            "input's height and width, e.g. 256 192)"
+        )
+    return int(shape[0]), int(shape[1])
+
+
+def check_output(output: str, runtime: str, inputs: Sequence[str] = ()):
+    """One clear error, before any work, unless ``output`` can take
+    ``runtime``'s artifact: its suffix, a folder that exists or can be
+    made and written, no folder where the artifact, a file beside it or its
+    metadata go, and none of them one of the files the export reads
+    (``inputs``: its config, its checkpoint), so nothing a user saved is
+    lost."""
+    cls = RUNTIMES[runtime]
+    stem, suffix = os.path.splitext(output)
+    if suffix.lower() != cls.suffixes[0]:
+        raise DeployError(
+            f'export: output {output}: {runtime} writes a '
+            f'{cls.suffixes[0]} file; expected a path such as '
+            f'{stem or "model"}{cls.suffixes[0]}'
+        )
+    written = [output, metadata_file(output)]
+    written += [stem + c for c in cls.companions.get(cls.suffixes[0], ())]
+    read = {os.path.realpath(p) for p in inputs if p and os.path.exists(p)}
+    for path in written:
+        if os.path.isdir(path):
+            raise DeployError(
+                f'export: {path} is a folder; expected the path of a file '
+                'to write'
+            )
+        if os.path.realpath(path) in read:
+            raise DeployError(
+                f'export: writing {path} would replace a file this export '
+                'reads; expected another --output'
+            )
+    folder = os.path.dirname(os.path.abspath(output))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise DeployError(
+            f'export: cannot write into {folder} ({e.strerror or e}); '
+            'expected an --output in a folder that exists or can be made, '
+            'and can be written'
+        ) from None
 
 
 def _check_input(
@@ -99,7 +169,7 @@ def check_accuracy_control(
     if max_drop is None:
         return
     if (runtime, precision) != ('openvino', 'int8'):
-        raise ValueError(
+        raise DeployError(
             f"max_drop is for OpenVINO int8 (NNCF's accuracy control); got "
             f'runtime {runtime!r}, precision {precision!r}'
         )
@@ -107,7 +177,7 @@ def check_accuracy_control(
         max_drop, bool
     )
     if not number or max_drop < 0:
-        raise ValueError(
+        raise DeployError(
             f'max_drop={max_drop!r}; expected a number >= 0 (the most of '
             'the metric int8 may lose: 0.01 AP, 1 mIoU)'
         )
@@ -127,6 +197,7 @@ def export(
     seed: int = 1,
     max_drop: Optional[float] = None,
     validation=None,
+    inputs: Sequence[str] = (),
 ) -> ExportResult:
     """Export ``model`` for ``runtime`` at ``precision``.
 
@@ -157,38 +228,41 @@ def export(
             post-training int8.
         validation (HostMetric, optional): The metric ``max_drop`` is
             measured with; required with it.
+        inputs (Sequence[str]): The files the export reads (config,
+            checkpoint), which ``output`` may not replace.
 
     Returns:
         ExportResult: The path and the difference from PyTorch.
     """
     check_pair(runtime, precision)
+    shape = check_shape(shape)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f'export: batch={batch!r}; expected an int >= 1')
+        raise DeployError(f'export: batch={batch!r}; expected an int >= 1')
     if precision == 'int8' and not calib:
-        raise ValueError(
+        raise DeployError(
             'export: int8 needs calibration images (calib=[(1, 3, H, W) '
             'arrays]; tools/deploy/export.py reads the training split or '
             '--calib-dir)'
         )
     check_accuracy_control(runtime, precision, max_drop)
     if max_drop is not None and validation is None:
-        raise ValueError(
+        raise DeployError(
             'export: max_drop needs validation (a HostMetric of the '
             "config's training split; tools/deploy/export.py makes it)"
         )
-    shape = (int(shape[0]), int(shape[1]))
+    check_output(output, runtime, inputs)
     model.eval()
     if not switch_backbones(model):
-        raise TypeError(
+        raise DeployError(
             'export: the model has no LiteHRNet backbone to switch to '
-            'deploy form'
+            'deploy form; expected a config whose backbone is '
+            "type='litehrnet_mm.LiteHRNet'"
         )
     x = _check_input(shape, batch, calib, seed)
     with torch.no_grad():
         outputs = flatten_outputs(model(torch.from_numpy(x)))
     expected = [o.numpy() for o in outputs]
     folder = os.path.dirname(os.path.abspath(output))
-    os.makedirs(folder, exist_ok=True)
     with tempfile.TemporaryDirectory() as work_dir:
         staged = os.path.join(work_dir, 'out')
         os.makedirs(staged)
@@ -210,7 +284,7 @@ def export(
         del compiled
         scale = float(max(np.abs(e).max() for e in expected))
         if atol is not None and diff / max(1.0, scale) > atol:
-            raise RuntimeError(
+            raise ParityError(
                 f'export: {runtime} at {precision} differs from PyTorch by '
                 f'{diff:.3e} (output scale {scale:.3g}); expected at most '
                 f'{atol:g} relative to the scale. Nothing was written.'

@@ -16,8 +16,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from litehrnet_mm.errors import DeployError
 from litehrnet_mm.visualization.seg_panels import colour_labels
 
+from .artifact import metadata_file
 from .runtimes import Runtime
 
 __all__ = [
@@ -276,10 +278,16 @@ def make_predictor(
     task = meta.get('task')
     if task not in _PREDICTORS:
         where = runtime.file if runtime else 'the artifact'
-        raise ValueError(
-            f'{where} carries no litehrnet_mm metadata (task {task!r}); '
-            'export it from a config with tools/deploy/export.py CONFIG '
-            'CHECKPOINT'
+        what = (
+            f'its metadata ({metadata_file(where)}) names task {task!r}'
+            if task is not None
+            else f'no metadata ({metadata_file(where)} is missing or has '
+            'no task)'
+        )
+        raise DeployError(
+            f'{where}: {what}; expected pose or seg, as '
+            'tools/deploy/export.py CONFIG CHECKPOINT writes beside the '
+            'artifact'
         )
     return _PREDICTORS[task](meta, runtime)
 
@@ -322,7 +330,7 @@ def list_images(path: str) -> List[str]:
 def read_image(file: str) -> np.ndarray:
     image = cv2.imread(file, cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError(
+        raise DeployError(
             f'{file}: not an image OpenCV can read; expected a JPEG, PNG '
             'or BMP file'
         )

@@ -53,8 +53,12 @@ def test_shapes_from_the_command_line():
     assert parse_shape(None) is None
     assert parse_shape([64]) == (64, 64)
     assert parse_shape(['64', '48']) == (64, 48)
-    with pytest.raises(ValueError, match='--shape takes H W or one size'):
+    with pytest.raises(ValueError, match=r'--shape 1 2 3; expected H W'):
         parse_shape([1, 2, 3])
+    with pytest.raises(ValueError, match='ints >= 1'):
+        parse_shape([-128, 96])
+    with pytest.raises(ValueError, match='--shape 0 96'):
+        parse_shape([0, 96])
 
 
 @pytest.mark.parametrize('config', [POSE_DEMO, SEG_DEMO])

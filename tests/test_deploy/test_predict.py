@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from litehrnet_mm import DeployError
 from litehrnet_mm.deploy.predict import (
     PosePredictor,
     SegPredictor,
@@ -154,7 +155,7 @@ def test_seg_inputs_are_resized_and_normalised():
 
 
 def test_a_task_without_its_predictor_is_refused():
-    with pytest.raises(ValueError, match=r"stand-in carries no .*task 'x'"):
+    with pytest.raises(DeployError, match=r"stand-in: .* names task 'x'"):
         make_predictor(dict(SEG_META, task='x'), StandIn([1, 3, 8, 8], None))
 
 
@@ -182,7 +183,7 @@ def test_bad_inputs_get_one_clear_error(tmp_path):
         list_images(str(tmp_path))
     bad = tmp_path / 'bad.png'
     bad.write_bytes(b'not a picture')
-    with pytest.raises(ValueError, match='not an image OpenCV can read'):
+    with pytest.raises(DeployError, match='not an image OpenCV can read'):
         read_image(str(bad))
 
 
@@ -195,5 +196,5 @@ def test_a_model_without_metadata_is_refused(tmp_path):
 
     file = str(tmp_path / 'bare.onnx')
     export_onnx(tiny_model(), SHAPE, file, check=False)
-    with pytest.raises(ValueError, match='carries no litehrnet_mm metadata'):
+    with pytest.raises(DeployError, match=r'bare.onnx: no metadata \(.*json'):
         make_predictor(read_metadata(file), load_runtime(file))

@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 
+from litehrnet_mm.utils.cli import run_tool
+
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -199,4 +201,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

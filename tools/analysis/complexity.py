@@ -15,6 +15,7 @@ from litehrnet_mm.analysis.models import (
     default_shape,
     parse_shape,
 )
+from litehrnet_mm.utils.cli import run_tool
 
 
 def parse_args(argv=None):
@@ -70,4 +71,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -16,6 +16,8 @@ import os
 import sys
 import time
 
+from litehrnet_mm.utils.cli import run_tool
+
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -73,4 +75,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

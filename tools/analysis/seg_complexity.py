@@ -21,7 +21,8 @@ from mmengine.config import Config
 
 from litehrnet_mm import LiteHRNet
 from litehrnet_mm.analysis.complexity import complexity
-from litehrnet_mm.analysis.models import build_from_config
+from litehrnet_mm.analysis.models import build_from_config, load_config
+from litehrnet_mm.utils.cli import run_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The paper's Cityscapes models, in its units ("GFLOPs").
@@ -42,7 +43,7 @@ def without_iterative_head(cfg: Config) -> Config:
 def measure(
     config: str, shape: Tuple[int, int], without_head: bool = False
 ) -> dict:
-    cfg = Config.fromfile(config)
+    cfg = load_config(config)
     if without_head:
         cfg = without_iterative_head(cfg)
     model = build_from_config(cfg)
@@ -95,4 +96,4 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -8,6 +8,7 @@
 import argparse
 
 from litehrnet_mm.convert import convert_official_checkpoint
+from litehrnet_mm.utils.cli import run_tool
 
 
 def main(argv=None):
@@ -25,4 +26,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -25,13 +25,14 @@ import subprocess
 import sys
 import time
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from litehrnet_mm.analysis.grid import SUFFIXES
-from litehrnet_mm.analysis.models import scope_of
+from litehrnet_mm.analysis.models import load_config, scope_of
 from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts, ships
 from litehrnet_mm.deploy.export import check_accuracy_control, check_pair
 from litehrnet_mm.deploy.exporters import PRECISIONS
+from litehrnet_mm.utils.cli import run_tool
 
 EXPORT = osp.join(osp.dirname(osp.abspath(__file__)), 'export.py')
 
@@ -190,9 +191,7 @@ def main(argv=None):
     name = osp.splitext(osp.basename(args.config))[0]
     out_dir = args.out_dir or osp.join('work_dirs', 'accuracy', name)
     os.makedirs(out_dir, exist_ok=True)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     key, bound = BOUNDS[scope_of(cfg)]
     # The exports read the merged config from a file: --cfg-options as
     # given would need quoting again for a command line.
@@ -232,4 +231,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -19,11 +19,12 @@ import argparse
 import os
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from litehrnet_mm.analysis.models import scope_of
+from litehrnet_mm.analysis.models import load_config, scope_of
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts, ships
+from litehrnet_mm.utils.cli import run_tool
 
 
 def table(metrics, key, bound, precisions):
@@ -63,9 +64,7 @@ def main(argv=None):
                 f'{path} not found; expected an artifact written by '
                 'tools/deploy/export.py'
             )
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     key, bound = BOUNDS[scope_of(cfg)]
     precisions = {
         p: read_metadata(p).get('precision', 'fp32') for p in args.artifacts
@@ -91,4 +90,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -30,20 +30,24 @@ import argparse
 import contextlib
 import tempfile
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from litehrnet_mm.analysis.models import (
     build_from_config,
     default_shape,
+    load_config,
     parse_shape,
 )
 from litehrnet_mm.deploy.export import (
     check_accuracy_control,
+    check_output,
     check_pair,
+    check_shape,
     export,
 )
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.metadata import config_metadata
+from litehrnet_mm.utils.cli import run_tool
 
 
 def calibration(cfg, args, meta, shape, runner):
@@ -88,11 +92,22 @@ def main(argv=None):
     parser.add_argument('checkpoint', help="a .pth file, or 'none'")
     parser.add_argument('--runtime', required=True, choices=sorted(PRECISIONS))
     parser.add_argument('--precision', default='fp32')
-    parser.add_argument('--shape', type=int, nargs='+')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        metavar='H W',
+        help='input height and width (one value: a square); default: the '
+        "config's input size",
+    )
     parser.add_argument('--output', required=True)
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--dynamic-batch', action='store_true')
-    parser.add_argument('--calib-dir')
+    parser.add_argument(
+        '--calib-dir',
+        help='int8: images to calibrate on (default: the '
+        "config's training split)",
+    )
     parser.add_argument('--calib-images', type=int, default=300)
     parser.add_argument('--atol', type=float, default=1e-4)
     parser.add_argument(
@@ -111,12 +126,22 @@ def main(argv=None):
         parser.error(str(e))
     if args.validation_items is not None and args.max_drop is None:
         parser.error('--validation-items goes with --max-drop')
+    if args.calib_dir and args.precision != 'int8':
+        parser.error('--calib-dir goes with --precision int8')
+    if args.calib_images < 1:
+        parser.error(f'--calib-images {args.calib_images}; expected >= 1')
+    try:
+        shape = parse_shape(args.shape)
+        if shape is not None:
+            check_shape(shape)
+    except ValueError as e:
+        parser.error(str(e))
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    inputs = (args.config, checkpoint)
+    check_output(args.output, args.runtime, inputs)
+    cfg = load_config(args.config, args.cfg_options)
     model = build_from_config(cfg, checkpoint)
-    shape = parse_shape(args.shape) or default_shape(cfg)
+    shape = shape or default_shape(cfg)
     meta = config_metadata(cfg)
     int8 = args.precision == 'int8'
     needs_runner = args.max_drop is not None or (int8 and not args.calib_dir)
@@ -146,6 +171,7 @@ def main(argv=None):
             atol=args.atol if args.precision == 'fp32' else None,
             max_drop=args.max_drop,
             validation=validation,
+            inputs=inputs,
         )
     batch = 'dynamic N' if args.dynamic_batch else f'N={args.batch}'
     verdict = f' (ok, atol {args.atol:g})' if args.precision == 'fp32' else ''
@@ -159,4 +185,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

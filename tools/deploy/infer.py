@@ -9,7 +9,9 @@ the task, what pre- and post-processing need, and the runtime and
 precision it was made for; ``--runtime`` overrides the runtime). Pose: the
 whole picture is the person's box (crop people first for crowds). Prints
 one line per picture and, last, images per second (preparing, running
-and decoding; and end to end with reading, drawing and writing).
+and decoding; and end to end with reading, drawing and writing). A file of
+a folder that is not a readable image is skipped with a line saying so;
+pictures are never written over the images they were drawn from.
 """
 
 import argparse
@@ -25,6 +27,27 @@ from litehrnet_mm.deploy.predict import (
     read_image,
 )
 from litehrnet_mm.deploy.runtimes import RUNTIMES, load_runtime
+from litehrnet_mm.errors import DeployError
+from litehrnet_mm.utils.cli import run_tool
+
+
+def check_out_dir(out_dir: str, outputs: dict) -> None:
+    """Make ``out_dir``, or one clear error; and one before anything is
+    written when a picture would replace an input image (``--out-dir`` the
+    input folder)."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise DeployError(
+            f'--out-dir {out_dir}: cannot be made ({e.strerror or e}); '
+            'expected a folder that exists or can be made'
+        ) from None
+    for image, out in outputs.items():
+        if os.path.exists(out) and os.path.samefile(image, out):
+            raise DeployError(
+                f'--out-dir {out_dir}: {out} would replace the input image '
+                f'{image}; expected another folder for the pictures'
+            )
 
 
 def main(argv=None):
@@ -38,29 +61,50 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--kpt-thr', type=float, default=0.3)
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads {args.threads}; expected an int >= 1')
     files = list_images(args.input)
+    outputs = {
+        f: os.path.join(args.out_dir, os.path.basename(f)) for f in files
+    }
+    check_out_dir(args.out_dir, outputs)
     runtime = load_runtime(args.model, args.runtime, threads=args.threads)
     predictor = make_predictor(read_metadata(args.model), runtime)
-    os.makedirs(args.out_dir, exist_ok=True)
     start = time.perf_counter()
     model_seconds = 0.0
+    done = 0
     for i in range(0, len(files), predictor.batch):
-        chunk = files[i : i + predictor.batch]
-        images = [read_image(f) for f in chunk]
+        chunk, images = [], []
+        for file in files[i : i + predictor.batch]:
+            try:
+                images.append(read_image(file))
+                chunk.append(file)
+            except ValueError as e:
+                if len(files) == 1:
+                    raise
+                print(f'skipped {e}')
+        if not chunk:
+            continue
         tick = time.perf_counter()
         results = predictor(images)
         model_seconds += time.perf_counter() - tick
         for file, image, result in zip(chunk, images, results):
-            out = os.path.join(args.out_dir, os.path.basename(file))
+            out = outputs[file]
             cv2.imwrite(out, predictor.draw(image, result, args.kpt_thr))
             print(f'{file} -> {out}')
+        done += len(chunk)
+    if not done:
+        raise DeployError(
+            f'{args.input}: none of its {len(files)} files is a readable '
+            'image; expected JPEG, PNG or BMP files'
+        )
     total = time.perf_counter() - start
     print(
-        f'{len(files)} images with {runtime.name}: '
-        f'{len(files) / model_seconds:.1f} images/s (prepare, run, decode), '
-        f'{len(files) / total:.1f} images/s (end to end)'
+        f'{done} images with {runtime.name}: '
+        f'{done / model_seconds:.1f} images/s (prepare, run, decode), '
+        f'{done / total:.1f} images/s (end to end)'
     )
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

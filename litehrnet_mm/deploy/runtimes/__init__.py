@@ -11,7 +11,9 @@ is loaded.
 import os
 from typing import Optional
 
-from ..artifact import read_metadata
+from litehrnet_mm.errors import DeployError, LiteHRNetError
+
+from ..artifact import metadata_file, read_metadata
 from . import (  # noqa: F401  (they register)
     executorch,
     litert,
@@ -64,9 +66,53 @@ def load_runtime(
             'by tools/deploy/export.py'
         )
     if runtime not in RUNTIMES:
-        raise ValueError(
+        raise DeployError(
             f'runtime={runtime!r} for {file}; expected one of '
             f'{", ".join(sorted(RUNTIMES))}'
         )
+    check_metadata(file, meta)
     options = meta.get('runtime_options', {}) if runtime == made_for else {}
-    return RUNTIMES[runtime](file, threads, **options)
+    try:
+        return RUNTIMES[runtime](file, threads, **options)
+    except (LiteHRNetError, OSError, ImportError):
+        raise
+    except Exception as e:
+        # The runtime's own words on a file it cannot read (truncated, of
+        # another kind), in one line.
+        raise DeployError(
+            f'{runtime}: cannot load {file} ({first_words(e)}); expected '
+            f'an artifact written by tools/deploy/export.py --runtime '
+            f'{runtime}'
+        ) from e
+
+
+def check_metadata(file: str, meta: dict) -> None:
+    """One clear error when the metadata of ``file`` names a runtime or a
+    precision that does not exist (a sidecar edited by hand)."""
+    from ..exporters import PRECISIONS
+
+    made_for, precision = meta.get('runtime'), meta.get('precision')
+    where = metadata_file(file)
+    if made_for is not None and made_for not in RUNTIMES:
+        raise DeployError(
+            f'{where}: runtime {made_for!r}; expected one of '
+            f'{", ".join(sorted(RUNTIMES))} (the metadata export.py writes)'
+        )
+    known = PRECISIONS.get(made_for)
+    if precision is not None and known and precision not in known:
+        raise DeployError(
+            f'{where}: precision {precision!r} for {made_for}; expected one '
+            f'of {", ".join(known)} (the metadata export.py writes)'
+        )
+
+
+def first_words(error: Exception, limit: int = 240) -> str:
+    """The informative lines of a runtime's error message, in one line:
+    without the source locations OpenVINO puts first."""
+    lines = [
+        line.strip()
+        for line in str(error).splitlines()
+        if line.strip() and not line.strip().startswith('Exception from')
+    ]
+    text = ' '.join(lines) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + '...'

@@ -2,9 +2,11 @@
 out, and the table that names them."""
 
 import os
-from typing import Callable, Dict, List, Type
+from typing import Callable, Dict, List, Optional, Tuple, Type
 
 import numpy as np
+
+from litehrnet_mm.errors import DeployError
 
 #: Runtime name -> class, filled by :func:`register_runtime`.
 RUNTIMES: Dict[str, Type['Runtime']] = {}
@@ -21,6 +23,21 @@ def register_runtime(name: str) -> Callable[[type], type]:
     return register
 
 
+def check_threads(threads: Optional[int], who: str) -> None:
+    """One clear error unless ``threads`` is None or an int >= 1."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise DeployError(
+            f'{who}: threads={threads!r}; expected an int >= 1 or None'
+        )
+    if threads < 1:
+        raise DeployError(
+            f'{who}: threads={threads}; expected an int >= 1 (or None for '
+            "the runtime's default)"
+        )
+
+
 class Runtime:
     """A compiled model: ``runtime(images) -> [outputs]``.
 
@@ -33,13 +50,18 @@ class Runtime:
     """
 
     name = ''
+    #: The suffixes of the files the runtime reads, the one its exporter
+    #: writes first.
+    suffixes: Tuple[str, ...] = ()
+    #: Main suffix -> the suffixes of the files that lie beside it (same
+    #: stem), e.g. an OpenVINO ``.xml``'s ``.bin``.
+    companions: Dict[str, Tuple[str, ...]] = {}
+    #: Whether any batch runs, whatever the exported input shape says.
+    any_batch = False
 
     def __init__(self, file: str, threads=None, **options) -> None:
-        if not os.path.isfile(file):
-            raise FileNotFoundError(
-                f'{self.name}: model file {file} not found; expected an '
-                'artifact written by tools/deploy/export.py'
-            )
+        check_artifact_file(type(self), file)
+        check_threads(threads, self.name)
         self.file = file
         self.threads = threads
         self.options = options
@@ -50,5 +72,72 @@ class Runtime:
         raise NotImplementedError
 
     def __call__(self, images: np.ndarray) -> List[np.ndarray]:
-        """Float32 (N, 3, H, W) images -> the model's outputs, float32."""
+        """Float32 (N, 3, H, W) images -> the model's outputs, float32;
+        images of another shape get one error naming the expected one."""
+        return self.run(self.check_images(images))
+
+    def run(self, images: np.ndarray) -> List[np.ndarray]:
+        """:meth:`__call__` on checked images."""
         raise NotImplementedError
+
+    def expected_shape(self) -> Optional[tuple]:
+        """The shape :meth:`check_images` holds images to (None: only
+        that they are (N, 3, H, W))."""
+        return tuple(self.input_shape)
+
+    def check_images(self, images) -> np.ndarray:
+        """``images`` as a float32 array, or one error naming the shape the
+        artifact takes."""
+        if '_expected' not in self.__dict__:
+            self._expected = self.expected_shape()
+        expected = self._expected or ('N', 3, 'H', 'W')
+        form = 'x'.join(str(d) for d in expected)
+        shape = getattr(images, 'shape', None)
+        if not isinstance(images, np.ndarray) or len(shape) != 4:
+            raise DeployError(
+                f'{self.name}: {self.file} takes a float32 numpy array of '
+                f'shape {form} (N, 3, H, W); got '
+                f'{type(images).__name__} {tuple(shape or ())}'
+            )
+        for axis, (got, want) in enumerate(zip(shape, expected)):
+            if axis == 0 and self.any_batch:
+                continue
+            if isinstance(want, int) and got != want:
+                raise DeployError(
+                    f'{self.name}: {self.file} takes images of shape {form}'
+                    f' (N, 3, H, W; the shape it was exported for); got '
+                    f'{"x".join(str(d) for d in shape)}'
+                )
+        return np.ascontiguousarray(images, dtype=np.float32)
+
+
+def check_artifact_file(runtime: Type[Runtime], file: str) -> None:
+    """One clear error unless ``file`` is a file of a kind ``runtime``
+    reads, with the files that lie beside it."""
+    name = runtime.name
+    if not os.path.isfile(file):
+        found = 'is a folder' if os.path.isdir(file) else 'not found'
+        raise FileNotFoundError(
+            f'{name}: model file {file} {found}; expected an artifact '
+            'written by tools/deploy/export.py'
+        )
+    suffix = os.path.splitext(file)[1].lower()
+    if runtime.suffixes and suffix not in runtime.suffixes:
+        others = [
+            other
+            for other, cls in sorted(RUNTIMES.items())
+            if suffix in cls.suffixes
+        ]
+        hint = f' (a file for {" or ".join(others)})' if others else ''
+        raise DeployError(
+            f'{name}: {file}{hint} is not a model it runs; expected a '
+            f'{" or ".join(runtime.suffixes)} file'
+        )
+    stem = os.path.splitext(file)[0]
+    for companion in runtime.companions.get(suffix, ()):
+        path = stem + companion
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f'{name}: {path} not found beside {file}; expected the '
+                f'{companion} file export.py writes with it (its weights)'
+            )

@@ -50,6 +50,7 @@ class ExecuTorchRuntime(Runtime):
     """A ``.pte`` program: fp32, or int8 (PT2E-quantized for XNNPACK)."""
 
     name = 'executorch'
+    suffixes = ('.pte',)
 
     def __init__(
         self,
@@ -83,7 +84,7 @@ class ExecuTorchRuntime(Runtime):
     def input_shape(self) -> tuple:
         return self._shape
 
-    def __call__(self, images: np.ndarray) -> List[np.ndarray]:
+    def run(self, images: np.ndarray) -> List[np.ndarray]:
         x = self._torch.from_numpy(
             np.ascontiguousarray(images, dtype=np.float32)
         )

@@ -28,6 +28,7 @@ class LiteRTRuntime(Runtime):
     CPUs without fp16 arithmetic) or int8."""
 
     name = 'litert'
+    suffixes = ('.tflite',)
 
     def __init__(
         self,
@@ -55,7 +56,7 @@ class LiteRTRuntime(Runtime):
     def input_shape(self) -> tuple:
         return tuple(int(d) for d in self._input['shape'])
 
-    def __call__(self, images: np.ndarray) -> List[np.ndarray]:
+    def run(self, images: np.ndarray) -> List[np.ndarray]:
         x = np.ascontiguousarray(images, dtype=np.float32)
         q = _quantized(self._input)
         if q is not None:

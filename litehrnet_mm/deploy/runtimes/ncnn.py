@@ -9,7 +9,6 @@ blocks reached 0.5-1 s there): they are told not to (blocktime 0), and the
 thread count is set explicitly.
 """
 
-import os
 from typing import List, Optional
 
 import numpy as np
@@ -54,6 +53,9 @@ class NcnnRuntime(Runtime):
     ``'int8'`` (the int8 layers of an int8 model; the rest in fp32)."""
 
     name = 'ncnn'
+    suffixes = ('.param',)
+    companions = {'.param': ('.bin',)}
+    any_batch = True  # image by image
 
     def __init__(
         self,
@@ -65,10 +67,6 @@ class NcnnRuntime(Runtime):
         param, weights = ncnn_files(file)
         super().__init__(param, threads, **options)
         self.precision = precision
-        if not os.path.isfile(weights):
-            raise FileNotFoundError(
-                f'ncnn: weights {weights} not found beside {param}'
-            )
         import ncnn
 
         self._ncnn = ncnn
@@ -105,6 +103,11 @@ class NcnnRuntime(Runtime):
             )
         return tuple(shape)
 
+    def expected_shape(self) -> Optional[tuple]:
+        # Before its metadata is written (export's check), none is known.
+        shape = read_metadata(self.file).get('input_shape')
+        return tuple(shape) if shape else None
+
     def extract(self, image: np.ndarray, blobs: List[str]) -> List[np.ndarray]:
         """The blobs named ``blobs`` for one (3, H, W) image, in the order
         the model makes them (ncnn frees a blob once its readers have run:
@@ -114,7 +117,7 @@ class NcnnRuntime(Runtime):
             ex.input(self._input, self._ncnn.Mat(image))
             return [np.array(ex.extract(b)[1]) for b in blobs]
 
-    def __call__(self, images: np.ndarray) -> List[np.ndarray]:
+    def run(self, images: np.ndarray) -> List[np.ndarray]:
         per_image = [self.extract(x, self._outputs) for x in images]
         return [
             np.stack([outs[i] for outs in per_image]).astype(np.float32)

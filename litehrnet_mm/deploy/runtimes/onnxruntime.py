@@ -11,6 +11,8 @@ from .base import Runtime, register_runtime
 class OrtRuntime(Runtime):
     """ONNX Runtime, CPU, all graph optimisations on."""
 
+    suffixes = ('.onnx',)
+
     def __init__(self, file: str, threads=None, **options) -> None:
         super().__init__(file, threads, **options)
         import onnxruntime as ort
@@ -31,5 +33,5 @@ class OrtRuntime(Runtime):
     def input_shape(self) -> tuple:
         return tuple(self.session.get_inputs()[0].shape)
 
-    def __call__(self, images: np.ndarray) -> List[np.ndarray]:
+    def run(self, images: np.ndarray) -> List[np.ndarray]:
         return self.session.run(None, {self._input: images})

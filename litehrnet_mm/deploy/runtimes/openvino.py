@@ -39,6 +39,9 @@ class OpenVINORuntime(Runtime):
             (``'f32'`` or ``'bf16'``). Defaults to ``'f32'``.
     """
 
+    suffixes = ('.xml', '.onnx')
+    companions = {'.xml': ('.bin',)}
+
     def __init__(
         self, file: str, threads=None, inference_precision='f32', **options
     ) -> None:
@@ -76,6 +79,6 @@ class OpenVINORuntime(Runtime):
             for d in self.compiled.input(0).get_partial_shape()
         )
 
-    def __call__(self, images: np.ndarray) -> List[np.ndarray]:
+    def run(self, images: np.ndarray) -> List[np.ndarray]:
         result = self.request.infer({0: images})
         return [result[o] for o in self._outputs]
