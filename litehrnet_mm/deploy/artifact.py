@@ -16,6 +16,8 @@ from typing import Dict
 
 import numpy as np
 
+from litehrnet_mm.errors import DeployError
+
 __all__ = [
     'metadata_file',
     'plain',
@@ -60,13 +62,13 @@ def read_metadata(file: str) -> Dict[str, object]:
             with open(path) as f:
                 meta = json.load(f)
         except ValueError as e:
-            raise ValueError(
+            raise DeployError(
                 f'{path}: not readable as JSON ({e}); expected the '
                 'metadata that tools/deploy/export.py writes beside '
                 f'{os.path.basename(file)}'
             ) from None
         if not isinstance(meta, dict):
-            raise ValueError(
+            raise DeployError(
                 f'{path}: holds a {type(meta).__name__}; expected a JSON '
                 'object (the metadata tools/deploy/export.py writes)'
             )
@@ -81,7 +83,14 @@ def read_onnx_metadata(file: str) -> Dict[str, object]:
     ``file`` (``{}`` without)."""
     import onnx
 
-    graph = onnx.load(file, load_external_data=False)
+    try:
+        graph = onnx.load(file, load_external_data=False)
+    except Exception as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DeployError(
+            f'{file}: not readable as an ONNX model ({first}); expected an '
+            'artifact written by tools/deploy/export.py'
+        ) from e
     for entry in graph.metadata_props:
         if entry.key == 'litehrnet_mm':
             return json.loads(entry.value)

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from litehrnet_mm.errors import DeployError
+from litehrnet_mm.utils.paths import make_folder
 
 from .artifact import metadata_file, write_metadata
 from .exporters import EXPORTERS, PRECISIONS, ExportJob
@@ -133,17 +134,11 @@ def check_output(output: str, runtime: str, inputs: Sequence[str] = ()):
                 f'export: writing {path} would replace a file this export '
                 'reads; expected another --output'
             )
-    folder = os.path.dirname(os.path.abspath(output))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as e:
-        raise DeployError(
-            f'export: cannot write into {folder} ({e.strerror or e}); '
-            'expected an --output in a folder that exists or can be made, '
-            'and can be written'
-        ) from None
+    make_folder(
+        os.path.dirname(os.path.abspath(output)),
+        f'export: output {output}: folder',
+        DeployError,
+    )
 
 
 def _check_input(

@@ -237,32 +237,53 @@ class SegPredictor(Predictor):
         self, image: np.ndarray, result: dict, threshold: float = 0.3
     ) -> np.ndarray:
         """The picture with the mask blended over it and a legend of the
-        classes it holds (``threshold`` is unused)."""
+        classes it holds (``threshold`` is unused): over the picture's
+        top left corner where it fits in a third of its width and half
+        its height, else in a strip to its right, so that a small picture
+        keeps its mask in view and the names stay readable."""
         mask = result['mask']
         palette = self.meta['palette']
         canvas = cv2.addWeighted(
             image, 0.5, colour_labels(mask, palette), 0.5, 0
         )
         present = [int(c) for c in np.unique(mask) if c < len(palette)]
+        names = [str(self.meta['classes'][c]) for c in present]
         scale = max(0.4, canvas.shape[0] / 1000)
         row = int(26 * scale) + 4
-        for i, c in enumerate(present):
+        font = (cv2.FONT_HERSHEY_SIMPLEX, scale * 0.6, max(1, round(scale)))
+        text = max((cv2.getTextSize(n, *font)[0][0] for n in names), default=0)
+        width, height = 16 + row + text, 8 + row * len(present)
+        h, w = canvas.shape[:2]
+        x0 = 8
+        if width > w / 3 or height > h / 2:
+            x0 = w + 8
+            strip = np.zeros((max(h, height), w + width, 3), canvas.dtype)
+            strip[:h, :w] = canvas
+            canvas = strip
+        for i, (c, name) in enumerate(zip(present, names)):
             y = 8 + i * row
             cv2.rectangle(
                 canvas,
-                (8, y),
-                (8 + row - 4, y + row - 4),
+                (x0, y),
+                (x0 + row - 4, y + row - 4),
                 tuple(int(v) for v in palette[c][::-1]),
                 -1,
             )
+            # An outline, for a class coloured like the strip (black).
+            cv2.rectangle(
+                canvas,
+                (x0, y),
+                (x0 + row - 4, y + row - 4),
+                (128, 128, 128),
+                1,
+            )
             cv2.putText(
                 canvas,
-                str(self.meta['classes'][c]),
-                (12 + row, y + row - 8),
-                cv2.FONT_HERSHEY_SIMPLEX,
-                scale * 0.6,
+                name,
+                (x0 + 4 + row, y + row - 8),
+                *font[:2],
                 (255, 255, 255),
-                max(1, round(scale)),
+                font[2],
                 cv2.LINE_AA,
             )
         return canvas

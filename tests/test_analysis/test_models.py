@@ -6,12 +6,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from litehrnet_mm import CheckpointError, ConfigError
 from litehrnet_mm.analysis.models import (
     HostModel,
     PoseModel,
     build_from_config,
     build_preset,
+    check_checkpoint_task,
     default_shape,
+    load_config,
     parse_shape,
     scope_of,
 )
@@ -83,3 +86,35 @@ def test_a_config_builds_its_host_model_and_loads_a_checkpoint(
         expected, got = [expected], [got]
     for e, g in zip(expected, got):
         assert torch.equal(e, g)
+
+
+def test_a_config_file_that_cannot_be_one_gets_one_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match='config .*nowhere.py: not'):
+        load_config(str(tmp_path / 'nowhere.py'))
+    text = tmp_path / 'notes.md'
+    text.write_text('# notes')
+    with pytest.raises(ConfigError, match=r'notes.md: not a config file'):
+        load_config(str(text))
+    broken = tmp_path / 'broken.py'
+    broken.write_text('model = dict(\n')
+    with pytest.raises(ConfigError, match='broken.py: mmengine cannot read'):
+        load_config(str(broken))
+    empty = tmp_path / 'empty.py'
+    empty.write_text('x = 1\n')
+    with pytest.raises(ConfigError, match='empty.py: has no model'):
+        load_config(str(empty))
+    cfg = load_config(str(POSE_DEMO), {'model.backbone.arch': '30'})
+    assert cfg.model.backbone.arch == '30'
+
+
+def test_a_checkpoint_of_the_other_task_is_named(tmp_path):
+    pose = build_from_config(str(POSE_DEMO))
+    seg = build_from_config(str(SEG_DEMO))
+    checkpoint = str(tmp_path / 'seg.pth')
+    torch.save({'state_dict': seg.model.state_dict()}, checkpoint)
+    with pytest.raises(CheckpointError, match=r'seg.pth: holds a segm.*pose'):
+        build_from_config(str(POSE_DEMO), checkpoint)
+    # The same check, on names alone; the right task passes.
+    check_checkpoint_task(pose.model, pose.model.state_dict(), 'p.pth')
+    with pytest.raises(CheckpointError, match=r'p.pth: holds a pose .*segm'):
+        check_checkpoint_task(seg.model, pose.model.state_dict(), 'p.pth')

@@ -9,13 +9,21 @@ import numpy as np
 import pytest
 import torch
 
+from litehrnet_mm import DeployError
 from litehrnet_mm.deploy.artifact import read_metadata
-from litehrnet_mm.deploy.export import check_pair, export
+from litehrnet_mm.deploy.export import (
+    check_output,
+    check_pair,
+    check_shape,
+    export,
+)
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.runtimes import load_runtime
 from tests.conftest import REPO
 from tests.test_deploy.test_exporters.phone import SHAPE
 from tests.test_deploy.test_exporters.phone import tiny_model as small_model
+
+POSE = 'configs/pose/coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
 
 
 def tool():
@@ -126,3 +134,66 @@ def test_tool_exports_a_seg_config_and_prints_the_path_last(tmp_path, capsys):
     x = np.random.rand(1, 3, 64, 128).astype(np.float32)
     (got,) = load_runtime(str(output))(x)
     assert got.shape == (1, 19, 16, 32)
+
+
+def test_an_output_that_cannot_take_the_artifact_is_refused_first(tmp_path):
+    with pytest.raises(
+        DeployError, match=r'openvino writes a .xml file; .*m.xml'
+    ):
+        check_output(str(tmp_path / 'm.onnx'), 'openvino')
+    with pytest.raises(DeployError, match='onnxruntime writes a .onnx'):
+        check_output(str(tmp_path / 'm'), 'onnxruntime')
+    (tmp_path / 'dir.onnx').mkdir()
+    with pytest.raises(DeployError, match='dir.onnx is a folder'):
+        check_output(str(tmp_path / 'dir.onnx'), 'onnxruntime')
+    (tmp_path / 'm.xml.json').mkdir()
+    with pytest.raises(DeployError, match=r'm.xml.json is a folder'):
+        check_output(str(tmp_path / 'm.xml'), 'openvino')
+    file = tmp_path / 'file'
+    file.write_text('kept')
+    with pytest.raises(DeployError, match=f'{file} is a file'):
+        check_output(str(file / 'm.onnx'), 'onnxruntime')
+    # Nothing the export reads is written over (here a .bin of the same
+    # name as the weights an OpenVINO IR writes).
+    weights = tmp_path / 'w.bin'
+    weights.write_text('kept')
+    with pytest.raises(DeployError, match='replace a file this export reads'):
+        check_output(str(tmp_path / 'w.xml'), 'openvino', [str(weights)])
+    assert weights.read_text() == 'kept' and file.read_text() == 'kept'
+    # A folder that does not exist yet is made.
+    check_output(str(tmp_path / 'new' / 'm.onnx'), 'onnxruntime')
+    assert (tmp_path / 'new').is_dir()
+
+
+def test_shapes_are_two_ints_of_at_least_one():
+    assert check_shape([64, 48]) == (64, 48)
+    assert check_shape((np.int64(7), 5)) == (7, 5)
+    for bad in [(0, 48), (-1, 48), (64,), (64.0, 48), ('64', '48'), 64]:
+        with pytest.raises(DeployError, match='expected .*two ints >= 1'):
+            check_shape(bad)
+    with pytest.raises(DeployError, match='shape='):
+        export(small_model(), 'onnxruntime', 'fp32', (0, 48), 'm.onnx')
+
+
+def test_tool_refuses_bad_arguments_before_building_anything(tmp_path, capsys):
+    export_tool = tool()
+    config = str(
+        REPO
+        / 'configs/pose/coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
+    )
+    base = [config, 'none', '--runtime', 'openvino', '--output']
+    cases = [
+        (['m.xml', '--shape', '0', '96'], '--shape 0 96; expected H W'),
+        (['m.xml', '--shape', '1', '2', '3'], '--shape 1 2 3; expected'),
+        (['m.xml', '--precision', 'int8', '--calib-images', '-5'],
+         '--calib-images -5; expected >= 1'),
+        (['m.xml', '--calib-dir', str(tmp_path)],
+         '--calib-dir goes with --precision int8'),
+    ]  # fmt: skip
+    for args, message in cases:
+        with pytest.raises(SystemExit):
+            export_tool.main(base + [str(tmp_path / args[0])] + args[1:])
+        assert message in capsys.readouterr().err
+    with pytest.raises(DeployError, match='openvino writes a .xml file'):
+        export_tool.main(base + [str(tmp_path / 'm.onnx')])
+    assert not list(tmp_path.iterdir())

@@ -7,12 +7,30 @@ import cv2
 import numpy as np
 import pytest
 
+from litehrnet_mm import DeployError
+from litehrnet_mm.deploy.export import export
 from tests.conftest import REPO
+from tests.test_deploy.test_exporters.phone import SHAPE
+from tests.test_deploy.test_exporters.phone import tiny_model as small_model
 
 pytest.importorskip('onnxruntime')
 POSE = 'configs/pose/coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
 SEG = (
     'configs/seg/cityscapes/fcn_litehrnet-18_4xb4-160k_cityscapes-512x1024.py'
+)
+
+
+#: What a pose artifact's metadata needs for pictures (export.py writes
+#: it from the config).
+POSE_META = dict(
+    task='pose',
+    mean=[123.7, 116.3, 103.5],
+    std=[58.4, 57.1, 57.4],
+    bgr_to_rgb=True,
+    keypoints=[str(k) for k in range(5)],
+    skeleton=[[0, 1]],
+    keypoint_colors=[[255, 0, 0]] * 5,
+    link_colors=[[0, 0, 255]],
 )
 
 
@@ -97,6 +115,31 @@ def test_seg_export_then_infer_draws_the_mask(tmp_path, capsys):
     tool('infer').main([str(model), str(image), '--out-dir', str(out)])
     drawn = cv2.imread(str(out / image.name))
     original = cv2.imread(str(image))
-    assert drawn.shape == original.shape
-    # The mask is blended over the whole picture.
-    assert (drawn != original).any(axis=2).mean() > 0.5
+    # The mask is blended over the whole picture (the legend of an
+    # untrained model's many classes beside it: a strip to its right).
+    h, w = original.shape[:2]
+    assert drawn.shape[0] >= h and drawn.shape[1] >= w
+    assert (drawn[:h, :w] != original).any(axis=2).mean() > 0.5
+
+
+def test_infer_never_writes_over_its_input_images(tmp_path, capsys):
+    model = tmp_path / 'pose.onnx'
+    export(small_model(), 'onnxruntime', 'fp32', SHAPE, str(model),
+           metadata=POSE_META)  # fmt: skip
+    folder = pictures(tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(DeployError, match='would replace the input image'):
+        tool('infer').main([str(model), str(folder), '--out-dir', str(folder)])
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    # A file of the folder that is not a picture is skipped, said so.
+    (folder / '9.png').write_bytes(b'not a picture')
+    out = tmp_path / 'vis'
+    tool('infer').main([str(model), str(folder), '--out-dir', str(out)])
+    printed = capsys.readouterr().out
+    assert 'skipped ' in printed and '9.png: not an image' in printed
+    assert printed.strip().splitlines()[-1].startswith('3 images with ')
+    assert sorted(p.name for p in out.iterdir()) == ['0.png', '1.png', '2.png']
+    with pytest.raises(DeployError, match='--out-dir .*0.png is a file'):
+        tool('infer').main(
+            [str(model), str(folder), '--out-dir', str(out / '0.png')]
+        )

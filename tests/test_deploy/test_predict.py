@@ -134,14 +134,34 @@ def test_seg_logits_decode_to_a_mask_at_the_picture_size():
     mask = result['mask']
     assert mask.shape == (50, 70) and mask.dtype == np.uint8
     assert (mask[:, :30] == 2).all() and (mask[:, 40:] == 1).all()
+    # A picture this small keeps its mask in view: the legend goes in a
+    # strip to its right.
     drawn = predictor.draw(picture, result)
+    assert drawn.shape[0] == 50 and drawn.shape[1] > 70
     blended = cv2.addWeighted(
         picture, 0.5, colour_labels(mask, SEG_META['palette']), 0.5, 0
     )
+    assert np.array_equal(drawn[:, :70], blended)
+    assert drawn[:, 70:].any()
+
+
+def test_seg_legend_goes_over_a_large_picture():
+    predictor = make_predictor(SEG_META, StandIn([1, 3, 32, 32], halves))
+    picture = np.full((400, 600, 3), 100, np.uint8)
+    (result,) = predictor([picture])
+    drawn = predictor.draw(picture, result)
+    blended = cv2.addWeighted(
+        picture,
+        0.5,
+        colour_labels(result['mask'], SEG_META['palette']),
+        0.5,
+        0,
+    )
     # The mask blended over the picture; a legend of the two classes at the
     # top left.
-    assert np.array_equal(drawn[30:, 30:], blended[30:, 30:])
-    assert not np.array_equal(drawn[:30, :30], blended[:30, :30])
+    assert drawn.shape == picture.shape
+    assert np.array_equal(drawn[60:, 100:], blended[60:, 100:])
+    assert not np.array_equal(drawn[:40, :60], blended[:40, :60])
 
 
 def test_seg_inputs_are_resized_and_normalised():

@@ -26,3 +26,17 @@ def test_a_folder_or_nothing_is_named(tmp_path):
 def test_the_caller_s_error_type(tmp_path):
     with pytest.raises(CheckpointError, match='not found'):
         require_file(str(tmp_path / 'x'), 'checkpoint', error=CheckpointError)
+
+
+def test_make_folder_makes_it_or_names_what_is_in_the_way(tmp_path):
+    from litehrnet_mm.utils.paths import make_folder
+
+    make_folder(str(tmp_path / 'a' / 'b'), 'out')
+    assert (tmp_path / 'a' / 'b').is_dir()
+    file = tmp_path / 'a' / 'file'
+    file.write_text('kept')
+    with pytest.raises(FileNotFoundError, match=f'out {file}/c: {file} is a'):
+        make_folder(str(file / 'c'), 'out')
+    with pytest.raises(CheckpointError, match='is a file; expected a folder'):
+        make_folder(str(file), 'out', CheckpointError)
+    assert file.read_text() == 'kept'

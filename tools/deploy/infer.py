@@ -29,19 +29,14 @@ from litehrnet_mm.deploy.predict import (
 from litehrnet_mm.deploy.runtimes import RUNTIMES, load_runtime
 from litehrnet_mm.errors import DeployError
 from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.paths import make_folder
 
 
 def check_out_dir(out_dir: str, outputs: dict) -> None:
     """Make ``out_dir``, or one clear error; and one before anything is
     written when a picture would replace an input image (``--out-dir`` the
     input folder)."""
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        raise DeployError(
-            f'--out-dir {out_dir}: cannot be made ({e.strerror or e}); '
-            'expected a folder that exists or can be made'
-        ) from None
+    make_folder(out_dir, '--out-dir', DeployError)
     for image, out in outputs.items():
         if os.path.exists(out) and os.path.samefile(image, out):
             raise DeployError(

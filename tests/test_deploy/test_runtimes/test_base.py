@@ -2,8 +2,10 @@
 the missing-file error) and the one call that loads them (load_runtime, in
 deploy/runtimes/__init__.py)."""
 
+import numpy as np
 import pytest
 
+from litehrnet_mm import DeployError
 from litehrnet_mm.deploy.artifact import write_metadata
 from litehrnet_mm.deploy.runtimes import RUNTIMES, Runtime, load_runtime
 from litehrnet_mm.deploy.runtimes.base import register_runtime
@@ -70,3 +72,60 @@ def test_the_artifact_options_go_to_its_own_runtime_only(tmp_path, recorded):
 def test_a_runtime_refuses_a_missing_file_by_its_name(tmp_path, recorded):
     with pytest.raises(FileNotFoundError, match=r'recorded: .*gone\.any'):
         recorded(str(tmp_path / 'gone.any'))
+
+
+def test_a_file_of_another_kind_or_without_its_weights_is_named(tmp_path):
+    xml = tmp_path / 'm.xml'
+    xml.write_text('<net/>')
+    with pytest.raises(DeployError, match=r'm.xml \(a file for openvino\)'):
+        load_runtime(str(xml), 'onnxruntime')
+    with pytest.raises(FileNotFoundError, match=r'm.bin not found beside'):
+        load_runtime(str(xml))
+    with pytest.raises(DeployError, match='expected a .tflite file'):
+        load_runtime(str(xml), 'litert')
+
+
+def test_metadata_edited_to_what_does_not_exist_is_named(tmp_path):
+    file = tmp_path / 'm.onnx'
+    file.write_bytes(b'')
+    write_metadata(str(file), {'runtime': 'onnxruntime', 'precision': 'bf16'})
+    with pytest.raises(DeployError, match=r"m.onnx.json: precision 'bf16'"):
+        load_runtime(str(file))
+    write_metadata(str(file), {'runtime': 'tensorrt'})
+    with pytest.raises(DeployError, match=r"m.onnx.json: runtime 'tensorrt'"):
+        load_runtime(str(file), 'onnxruntime')
+
+
+def test_a_file_the_runtime_cannot_read_gets_its_words_in_one_line(tmp_path):
+    pytest.importorskip('onnxruntime')
+    file = tmp_path / 'cut.onnx'
+    file.write_bytes(b'\x08\x07garbage')
+    with pytest.raises(DeployError) as info:
+        load_runtime(str(file))
+    message = str(info.value)
+    assert message.startswith(f'{file}: not readable as an ONNX model (')
+    assert '\n' not in message and 'tools/deploy/export.py' in message
+    # With its metadata beside it, the runtime itself reads the file.
+    write_metadata(str(file), {'runtime': 'onnxruntime'})
+    with pytest.raises(DeployError) as info:
+        load_runtime(str(file))
+    message = str(info.value)
+    assert message.startswith(f'onnxruntime: cannot load {file} (')
+    assert '\n' not in message and 'export.py --runtime onnxruntime' in message
+
+
+def test_images_of_another_shape_get_one_error(tmp_path, recorded):
+    file = str(tmp_path / 'model.any')
+    open(file, 'wb').close()
+    recorded.input_shape = (2, 3, 8, 6)
+    recorded.run = lambda self, images: [images.sum()]
+    runtime = recorded(file)
+    assert runtime(np.ones((2, 3, 8, 6), np.float64)) == [288.0]
+    with pytest.raises(DeployError, match=r'takes images of shape 2x3x8x6'):
+        runtime(np.ones((1, 3, 8, 6), np.float32))
+    with pytest.raises(DeployError, match='float32 numpy array of shape'):
+        runtime([[1.0]])
+    recorded.any_batch = True
+    assert recorded(file)(np.ones((1, 3, 8, 6), np.float32)) == [144.0]
+    with pytest.raises(DeployError, match='threads=0; expected an int >= 1'):
+        recorded(file, threads=0)

@@ -1,0 +1,43 @@
+"""The tools end on input errors with one line and status 2; a defect
+keeps its traceback."""
+
+import pytest
+
+from litehrnet_mm import DeployError
+from litehrnet_mm.utils.cli import run_tool
+
+
+def failing(error):
+    def main(argv):
+        raise error
+
+    return main
+
+
+@pytest.mark.parametrize(
+    'error',
+    [DeployError('export: shape=(0, 1); expected two ints >= 1'),
+     FileNotFoundError('config x.py: not found')],
+)  # fmt: skip
+def test_an_input_error_is_one_line_and_status_2(error, capsys, monkeypatch):
+    monkeypatch.delenv('LITEHRNET_MM_TRACEBACK', raising=False)
+    monkeypatch.setattr('sys.argv', ['tools/deploy/export.py'])
+    with pytest.raises(SystemExit) as info:
+        run_tool(failing(error))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == f'export.py: error: {error}\n'
+
+
+def test_a_defect_keeps_its_traceback(monkeypatch):
+    with pytest.raises(KeyError):
+        run_tool(failing(KeyError('bug')))
+    monkeypatch.setenv('LITEHRNET_MM_TRACEBACK', '1')
+    with pytest.raises(DeployError):
+        run_tool(failing(DeployError('x')))
+
+
+def test_main_gets_the_arguments():
+    seen = []
+    run_tool(seen.append, ['a', 'b'])
+    assert seen == [['a', 'b']]
