@@ -11,12 +11,14 @@ import contextlib
 import copy
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch.nn as nn
 
-#: Runtime -> the precisions its exporter makes.
+from ..runtimes import RUNTIMES
+
+#: Runtime -> the precisions its exporter makes (those it runs).
 PRECISIONS: Dict[str, Tuple[str, ...]] = {}
 #: Runtime -> its exporter.
 EXPORTERS: Dict[str, Callable[['ExportJob'], Dict[str, object]]] = {}
@@ -118,15 +120,15 @@ class ExportJob:
         return None if self.int8_design else []
 
 
-def register_exporter(
-    runtime: str, precisions: Sequence[str]
-) -> Callable[[Callable], Callable]:
+def register_exporter(runtime: str) -> Callable[[Callable], Callable]:
     """Decorator: ``fn(job) -> runtime_options`` writes ``job.output`` for
-    ``runtime`` at any of ``precisions``; what it returns is stored in the
-    artifact's metadata and given to the runtime that loads it."""
+    ``runtime`` at any of the precisions that runtime runs
+    (:attr:`~litehrnet_mm.deploy.runtimes.Runtime.precisions`); what it
+    returns is stored in the artifact's metadata and given to the runtime
+    that loads it."""
 
     def register(fn: Callable) -> Callable:
-        PRECISIONS[runtime] = tuple(precisions)
+        PRECISIONS[runtime] = RUNTIMES[runtime].precisions
         EXPORTERS[runtime] = fn
         return fn
 

@@ -12,7 +12,7 @@ from .base import ExportJob, register_exporter
 from .converter_venv import convert_in_venv
 
 
-@register_exporter('executorch', ('fp32', 'int8'))
+@register_exporter('executorch')
 def export_executorch(job: ExportJob) -> dict:
     """``job.output`` (a ``.pte``)."""
     return convert_in_venv(job, 'executorch')

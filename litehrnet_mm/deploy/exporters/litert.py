@@ -10,7 +10,7 @@ from .base import ExportJob, register_exporter
 from .converter_venv import convert_in_venv
 
 
-@register_exporter('litert', ('fp32', 'fp16', 'int8'))
+@register_exporter('litert')
 def export_litert(job: ExportJob) -> dict:
     """``job.output`` (a ``.tflite``)."""
     return convert_in_venv(job, 'litert')

@@ -24,7 +24,7 @@ def pnnx_executable() -> str:
     return pnnx.EXEC_PATH
 
 
-@register_exporter('ncnn', ('fp32', 'fp16', 'int8'))
+@register_exporter('ncnn')
 def export_ncnn(job: ExportJob) -> dict:
     """``job.output`` (a ``.param``) and its ``.bin``, from the job's ONNX
     graph."""

@@ -8,7 +8,7 @@ import shutil
 from .base import ExportJob, register_exporter
 
 
-@register_exporter('onnxruntime', ('fp32', 'int8'))
+@register_exporter('onnxruntime')
 def export_onnxruntime(job: ExportJob) -> dict:
     if job.precision == 'int8':
         from ..quantize import quantize_onnxruntime

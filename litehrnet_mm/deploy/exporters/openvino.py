@@ -56,7 +56,7 @@ def int8_options(job: ExportJob) -> dict:
     return OPENVINO_INT8.get(job.task, OPENVINO_INT8[None])
 
 
-@register_exporter('openvino', tuple(HINTS))
+@register_exporter('openvino')
 def export_openvino(job: ExportJob) -> dict:
     import openvino as ov
 

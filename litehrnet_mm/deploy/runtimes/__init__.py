@@ -89,8 +89,6 @@ def load_runtime(
 def check_metadata(file: str, meta: dict) -> None:
     """One clear error when the metadata of ``file`` names a runtime or a
     precision that does not exist (a sidecar edited by hand)."""
-    from ..exporters import PRECISIONS
-
     made_for, precision = meta.get('runtime'), meta.get('precision')
     where = metadata_file(file)
     if made_for is not None and made_for not in RUNTIMES:
@@ -98,7 +96,7 @@ def check_metadata(file: str, meta: dict) -> None:
             f'{where}: runtime {made_for!r}; expected one of '
             f'{", ".join(sorted(RUNTIMES))} (the metadata export.py writes)'
         )
-    known = PRECISIONS.get(made_for)
+    known = RUNTIMES[made_for].precisions if made_for else ()
     if precision is not None and known and precision not in known:
         raise DeployError(
             f'{where}: precision {precision!r} for {made_for}; expected one '

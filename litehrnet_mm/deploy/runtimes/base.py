@@ -53,6 +53,9 @@ class Runtime:
     #: The suffixes of the files the runtime reads, the one its exporter
     #: writes first.
     suffixes: Tuple[str, ...] = ()
+    #: The precisions of the artifacts it runs (``export.py
+    #: --precision``; its exporter makes these).
+    precisions: Tuple[str, ...] = ()
     #: Main suffix -> the suffixes of the files that lie beside it (same
     #: stem), e.g. an OpenVINO ``.xml``'s ``.bin``.
     companions: Dict[str, Tuple[str, ...]] = {}

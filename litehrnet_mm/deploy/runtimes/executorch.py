@@ -51,6 +51,7 @@ class ExecuTorchRuntime(Runtime):
 
     name = 'executorch'
     suffixes = ('.pte',)
+    precisions = ('fp32', 'int8')
 
     def __init__(
         self,

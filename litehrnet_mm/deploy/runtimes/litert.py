@@ -29,6 +29,7 @@ class LiteRTRuntime(Runtime):
 
     name = 'litert'
     suffixes = ('.tflite',)
+    precisions = ('fp32', 'fp16', 'int8')
 
     def __init__(
         self,

@@ -54,6 +54,7 @@ class NcnnRuntime(Runtime):
 
     name = 'ncnn'
     suffixes = ('.param',)
+    precisions = ('fp32', 'fp16', 'int8')
     companions = {'.param': ('.bin',)}
     any_batch = True  # image by image
 

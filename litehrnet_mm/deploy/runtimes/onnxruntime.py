@@ -12,6 +12,7 @@ class OrtRuntime(Runtime):
     """ONNX Runtime, CPU, all graph optimisations on."""
 
     suffixes = ('.onnx',)
+    precisions = ('fp32', 'int8')
 
     def __init__(self, file: str, threads=None, **options) -> None:
         super().__init__(file, threads, **options)

@@ -40,6 +40,7 @@ class OpenVINORuntime(Runtime):
     """
 
     suffixes = ('.xml', '.onnx')
+    precisions = ('fp32', 'bf16', 'int8')
     companions = {'.xml': ('.bin',)}
 
     def __init__(

@@ -11,6 +11,7 @@ from litehrnet_mm.deploy.exporters import (
     PRECISIONS,
     register_exporter,
 )
+from litehrnet_mm.deploy.runtimes import RUNTIMES, Runtime, register_runtime
 from tests.test_deploy.test_exporters.jobs import has_batch_norm, job
 
 
@@ -31,13 +32,21 @@ def test_register_exporter_fills_both_tables(monkeypatch):
     # setitem of new keys: they are removed again afterwards.
     monkeypatch.setitem(PRECISIONS, 'nothing', None)
     monkeypatch.setitem(EXPORTERS, 'nothing', None)
+    monkeypatch.setitem(RUNTIMES, 'nothing', None)
+
+    @register_runtime('nothing')
+    class Nothing(Runtime):
+        precisions = ('fp32', 'fp16')
 
     def write(job):
         return {'written': job.output}
 
-    assert register_exporter('nothing', ['fp32', 'fp16'])(write) is write
+    # The precisions are those the runtime runs: one table, not two.
+    assert register_exporter('nothing')(write) is write
     assert PRECISIONS['nothing'] == ('fp32', 'fp16')
     assert EXPORTERS['nothing'] is write
+    for runtime, precisions in PRECISIONS.items():
+        assert precisions == RUNTIMES[runtime].precisions
 
 
 @pytest.mark.parametrize('dynamic_batch', [False, True])
