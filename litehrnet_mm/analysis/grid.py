@@ -15,6 +15,7 @@ import sys
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from litehrnet_mm.deploy.exporters.converter_venv import stop_converters
+from litehrnet_mm.deploy.runtimes import RUNTIMES
 
 from .candidates import (
     Candidate,
@@ -26,14 +27,9 @@ from .candidates import (
 from .timing import time_blocks
 from .worker import Worker
 
-#: The main file of each runtime's artifact.
-SUFFIXES = {
-    'onnxruntime': '.onnx',
-    'openvino': '.xml',
-    'ncnn': '.param',
-    'executorch': '.pte',
-    'litert': '.tflite',
-}
+#: The main file of each runtime's artifact (the suffix its exporter
+#: writes).
+SUFFIXES = {name: cls.suffixes[0] for name, cls in RUNTIMES.items()}
 
 
 def first_line(error: Exception, limit: int = 300) -> str:

@@ -34,8 +34,9 @@ __all__ = [
     'register_runtime',
 ]
 
-#: The runtime of a file without metadata, by its suffix.
-_BY_SUFFIX = {'.onnx': 'onnxruntime', '.xml': 'openvino'}
+#: The runtime of a file without metadata, by its suffix (the one its
+#: exporter writes).
+_BY_SUFFIX = {cls.suffixes[0]: name for name, cls in RUNTIMES.items()}
 
 
 def load_runtime(
