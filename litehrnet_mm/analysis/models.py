@@ -7,7 +7,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from litehrnet_mm.errors import CheckpointError, ConfigError
+from litehrnet_mm.errors import CheckpointError, ConfigError, LiteHRNetError
 from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
 from litehrnet_mm.utils.paths import require_file
 
@@ -112,7 +112,17 @@ def check_checkpoint_task(
 def _state_dict_of(checkpoint: str) -> Dict[str, object]:
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    loaded = _load_checkpoint(checkpoint, map_location='cpu')
+    try:
+        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+    except (LiteHRNetError, OSError):
+        raise
+    except Exception as e:
+        # The package's loader names the file when the file is at fault
+        # (empty, truncated, refused), keeping torch's error type: as the
+        # tools' input error.
+        if not str(e).startswith(f'checkpoint {checkpoint} '):
+            raise
+        raise CheckpointError(str(e)) from e
     if isinstance(loaded, dict) and 'state_dict' in loaded:
         loaded = loaded['state_dict']
     if not isinstance(loaded, dict):

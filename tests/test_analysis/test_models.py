@@ -118,3 +118,10 @@ def test_a_checkpoint_of_the_other_task_is_named(tmp_path):
     check_checkpoint_task(pose.model, pose.model.state_dict(), 'p.pth')
     with pytest.raises(CheckpointError, match=r'p.pth: holds a pose .*segm'):
         check_checkpoint_task(seg.model, pose.model.state_dict(), 'p.pth')
+
+
+def test_a_broken_checkpoint_file_is_a_checkpoint_error(tmp_path):
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(CheckpointError, match='empty.pth cannot be read: it'):
+        build_from_config(str(POSE_DEMO), str(empty))
