@@ -2,6 +2,7 @@
 mmpose or mmseg config file, or a preset with the 1x1 heatmap conv."""
 
 import os
+from collections import OrderedDict
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
@@ -110,10 +111,10 @@ def check_checkpoint_task(
 
 
 def _state_dict_of(checkpoint: str) -> Dict[str, object]:
-    from mmengine.runner.checkpoint import _load_checkpoint
+    from mmengine.runner import CheckpointLoader
 
     try:
-        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+        loaded = CheckpointLoader.load_checkpoint(checkpoint, 'cpu')
     except (LiteHRNetError, OSError):
         raise
     except Exception as e:
@@ -130,6 +131,15 @@ def _state_dict_of(checkpoint: str) -> Dict[str, object]:
             f'checkpoint {checkpoint}: holds a {type(loaded).__name__}; '
             'expected a state dict or a dict with one under "state_dict"'
         )
+    if any(str(k).startswith('module.') for k in loaded):
+        # A wrapped model's names, as mmengine's load_checkpoint strips.
+        metadata = getattr(loaded, '_metadata', None)
+        loaded = OrderedDict(
+            (k[len('module.') :] if k.startswith('module.') else k, v)
+            for k, v in loaded.items()
+        )
+        if metadata is not None:
+            loaded._metadata = metadata
     return loaded
 
 
@@ -164,11 +174,11 @@ def build_from_config(config, checkpoint: Optional[str] = None) -> HostModel:
         model_cfg.get('backbone', {}).pop('init_cfg', None)
     model = revert_sync_batchnorm(MODELS.build(model_cfg))
     if checkpoint is not None:
-        from mmengine.runner.checkpoint import _load_checkpoint_to_model
+        from mmengine.runner import load_state_dict
 
         state_dict = _state_dict_of(checkpoint)
         check_checkpoint_task(model, state_dict, checkpoint)
-        _load_checkpoint_to_model(model, state_dict, strict=True)
+        load_state_dict(model, state_dict, strict=True)
     return HostModel(model, 'seg' if scope == 'mmseg' else 'pose').eval()
 
 

@@ -125,3 +125,15 @@ def test_a_broken_checkpoint_file_is_a_checkpoint_error(tmp_path):
     empty.write_bytes(b'')
     with pytest.raises(CheckpointError, match='empty.pth cannot be read: it'):
         build_from_config(str(POSE_DEMO), str(empty))
+
+
+def test_a_wrapped_model_s_checkpoint_loads_as_mmengine_loads_it(tmp_path):
+    first = build_from_config(str(POSE_DEMO))
+    checkpoint = str(tmp_path / 'ddp.pth')
+    wrapped = {f'module.{k}': v for k, v in first.model.state_dict().items()}
+    torch.save({'state_dict': wrapped}, checkpoint)
+    second = build_from_config(str(POSE_DEMO), checkpoint)
+    for (name, a), b in zip(
+        first.model.state_dict().items(), second.model.state_dict().values()
+    ):
+        assert torch.equal(a, b), name
