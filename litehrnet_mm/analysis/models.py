@@ -1,6 +1,7 @@
 """The models the tools measure and export: a host model built from an
 mmpose or mmseg config file, or a preset with the 1x1 heatmap conv."""
 
+import copy
 import os
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence, Tuple
@@ -168,7 +169,7 @@ def build_from_config(config, checkpoint: Optional[str] = None) -> HostModel:
         from mmseg.registry import MODELS
     else:
         from mmpose.registry import MODELS
-    model_cfg = cfg.model.copy()
+    model_cfg = copy.deepcopy(cfg.model)
     if checkpoint is not None:
         # The checkpoint replaces any pretrained backbone weights.
         model_cfg.get('backbone', {}).pop('init_cfg', None)

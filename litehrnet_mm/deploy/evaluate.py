@@ -22,6 +22,7 @@ __all__ = [
     'BOUNDS',
     'RuntimeModel',
     'artifact_in_host',
+    'check_inputs',
     'evaluate_artifacts',
     'host_parts',
     'ships',
@@ -113,6 +114,38 @@ def artifact_in_host(model: nn.Module, runtime) -> Iterator[nn.Module]:
             head.forward = old_forward
         else:
             del head.forward
+
+
+def check_inputs(
+    cfg,
+    checkpoint: Optional[str],
+    artifacts: Sequence[str] = (),
+    threads: Optional[int] = None,
+) -> None:
+    """One clear error before any test loop runs (minutes on a real
+    dataset): a checkpoint that does not fit the config (missing, broken,
+    of the other task or another architecture), an artifact of the other
+    task, or one that its runtime cannot load (its files, its metadata,
+    ``threads``)."""
+    from litehrnet_mm.analysis.models import build_from_config, scope_of
+    from litehrnet_mm.errors import DeployError
+
+    from .artifact import read_metadata
+    from .runtimes import load_runtime
+    from .runtimes.base import check_threads
+
+    check_threads(threads, 'evaluate')
+    if checkpoint is not None:
+        build_from_config(copy.deepcopy(cfg), checkpoint)
+    task = 'seg' if scope_of(cfg) == 'mmseg' else 'pose'
+    for path in artifacts:
+        made_for = read_metadata(path).get('task')
+        if made_for not in (None, task):
+            raise DeployError(
+                f'{path}: a {made_for} artifact, for a {task} config; '
+                'expected one exported from this config'
+            )
+        load_runtime(path, threads=threads)
 
 
 def evaluate_artifacts(

@@ -11,6 +11,7 @@ names.
 
 import math
 import os
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -317,12 +318,21 @@ def load_inputs(
     folder: str, meta: Dict[str, object], count: int
 ) -> List[np.ndarray]:
     """Up to ``count`` images of ``folder`` as the exported model sees
-    them, each (1, 3, H, W) float32 (e.g. int8 calibration data)."""
+    them, each (1, 3, H, W) float32 (e.g. int8 calibration data); a file
+    OpenCV cannot read is skipped with a warning."""
     predictor = make_predictor(meta)
-    return [
-        predictor.prepare(read_image(f))[0][None]
-        for f in list_images(folder)[:count]
-    ]
+    inputs = []
+    for file in list_images(folder):
+        if len(inputs) == count:
+            break
+        try:
+            image = read_image(file)
+        except DeployError as e:
+            # As infer.py does: one unreadable file does not stop the rest.
+            warnings.warn(f'skipped {e}', stacklevel=2)
+            continue
+        inputs.append(predictor.prepare(image)[0][None])
+    return inputs
 
 
 def list_images(path: str) -> List[str]:

@@ -72,6 +72,7 @@ images give the same artifact.
 """
 
 import copy
+import logging
 import os
 import re
 from typing import List, Optional, Sequence
@@ -210,7 +211,16 @@ def quantize_openvino(
         ),
     )
     if max_drop is None:
-        quantized = nncf.quantize(model, nncf.Dataset(samples), **options)
+        from nncf.common.logging.logger import nncf_logger
+
+        # Its INFO lines name each layer the ignored scope leaves out
+        # (hundreds); warnings still show.
+        level = nncf_logger.level
+        nncf_logger.setLevel(logging.WARNING)
+        try:
+            quantized = nncf.quantize(model, nncf.Dataset(samples), **options)
+        finally:
+            nncf_logger.setLevel(level)
     else:
         from nncf.quantization.advanced_parameters import (
             AdvancedAccuracyRestorerParameters,

@@ -186,7 +186,10 @@ def test_tool_refuses_bad_arguments_before_building_anything(tmp_path, capsys):
         (['m.xml', '--shape', '0', '96'], '--shape 0 96; expected H W'),
         (['m.xml', '--shape', '1', '2', '3'], '--shape 1 2 3; expected'),
         (['m.xml', '--precision', 'int8', '--calib-images', '-5'],
-         '--calib-images -5; expected >= 1'),
+         "argument --calib-images: '-5'; expected an int >= 1"),
+        (['m.xml', '--atol', '-1'], '--atol -1; expected a number > 0'),
+        (['m.xml', '--cfg-options', 'model.backbone.arch'],
+         '--cfg-options model.backbone.arch: expected KEY=VALUE'),
         (['m.xml', '--calib-dir', str(tmp_path)],
          '--calib-dir goes with --precision int8'),
     ]  # fmt: skip

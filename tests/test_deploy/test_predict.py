@@ -183,7 +183,9 @@ def test_load_inputs_prepares_the_first_images_of_a_folder(tmp_path):
     for i in range(3):
         cv2.imwrite(str(tmp_path / f'{i}.png'), np.full((40, 30, 3), i))
     (tmp_path / 'notes.txt').write_text('not an image')
-    inputs = load_inputs(str(tmp_path), SEG_META, count=2)
+    (tmp_path / '0b.png').write_bytes(b'not a picture')
+    with pytest.warns(UserWarning, match='skipped .*0b.png: not an image'):
+        inputs = load_inputs(str(tmp_path), SEG_META, count=2)
     assert len(inputs) == 2
     assert all(x.shape == (1, 3, 32, 32) for x in inputs)
     assert inputs[0].dtype == np.float32

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.cli import description, run_tool
 
 
 def log(message: str) -> None:
@@ -39,7 +39,7 @@ def log(message: str) -> None:
 def parse_args(argv=None) -> argparse.Namespace:
     from litehrnet_mm.deploy.export import PRECISIONS
 
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('--task', choices=['pose', 'seg'], default='pose')
     parser.add_argument('--arch', default='18', choices=['18', '30'])
     parser.add_argument('--models', nargs='+', help='candidate keys')

@@ -15,11 +15,11 @@ from litehrnet_mm.analysis.models import (
     default_shape,
     parse_shape,
 )
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.cli import description, run_tool
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('config', nargs='?', help='mmpose or mmseg config')
     parser.add_argument(
         '--arch', help="a preset ('18', '30', 'naive-18', ...) instead"

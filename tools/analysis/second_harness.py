@@ -16,11 +16,11 @@ import os
 import sys
 import time
 
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.cli import description, run_tool
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('artifacts', nargs='+', help='.xml files or folders')
     parser.add_argument('--threads', type=int, default=os.cpu_count())
     parser.add_argument('--rounds', type=int, default=3)

@@ -22,7 +22,7 @@ from mmengine.config import Config
 from litehrnet_mm import LiteHRNet
 from litehrnet_mm.analysis.complexity import complexity
 from litehrnet_mm.analysis.models import build_from_config, load_config
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.cli import description, run_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The paper's Cityscapes models, in its units ("GFLOPs").
@@ -62,7 +62,7 @@ def measure(
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('configs', nargs='*')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=(512, 1024), metavar=('H', 'W')

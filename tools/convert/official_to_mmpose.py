@@ -8,11 +8,11 @@
 import argparse
 
 from litehrnet_mm.convert import convert_official_checkpoint
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.cli import description, run_tool
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('src', help='official checkpoint')
     parser.add_argument('dst', help='converted checkpoint to write')
     args = parser.parse_args(argv)

@@ -19,6 +19,8 @@ import warnings
 from pathlib import Path
 from typing import List
 
+from litehrnet_mm.utils.cli import description
+
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,7 +28,7 @@ CONFIG = 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument(
         '--work-dir',
         default='work_dirs/demo/pose',

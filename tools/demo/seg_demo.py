@@ -24,6 +24,8 @@ import os.path as osp
 import time
 from typing import List, Optional
 
+from litehrnet_mm.utils.cli import description
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
     REPO,
@@ -34,7 +36,7 @@ CONFIG = osp.join(
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument(
         '--data',
         help='an existing dataset in the img_dir/ann_dir layout (default: '

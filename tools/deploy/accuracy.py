@@ -25,23 +25,39 @@ import subprocess
 import sys
 import time
 
-from mmengine.config import DictAction
-
 from litehrnet_mm.analysis.grid import SUFFIXES
 from litehrnet_mm.analysis.models import load_config, scope_of
-from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts, ships
+from litehrnet_mm.deploy.evaluate import (
+    BOUNDS,
+    check_inputs,
+    evaluate_artifacts,
+    ships,
+)
 from litehrnet_mm.deploy.export import check_accuracy_control, check_pair
 from litehrnet_mm.deploy.exporters import PRECISIONS
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.errors import DeployError
+from litehrnet_mm.utils.cli import (
+    CfgOptions,
+    description,
+    positive_int,
+    run_tool,
+)
+from litehrnet_mm.utils.paths import make_folder
 
 EXPORT = osp.join(osp.dirname(osp.abspath(__file__)), 'export.py')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--shape', type=int, nargs=2, required=True)
+    parser.add_argument(
+        '--shape',
+        type=positive_int,
+        nargs=2,
+        required=True,
+        metavar=('H', 'W'),
+    )
     parser.add_argument(
         '--runtimes', nargs='+', default=sorted(PRECISIONS), metavar='R'
     )
@@ -53,20 +69,27 @@ def parse_args(argv=None):
         help='each runtime exports those of these it has',
     )
     parser.add_argument('--out-dir')
-    parser.add_argument('--calib-images', type=int, default=300)
+    parser.add_argument('--calib-images', type=positive_int, default=300)
     parser.add_argument(
         '--max-drop',
         type=float,
         help='add OpenVINO int8 with accuracy control at this drop',
     )
-    parser.add_argument('--threads', type=int, default=os.cpu_count())
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--threads', type=positive_int, default=os.cpu_count())
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
     args = parser.parse_args(argv)
     for runtime in args.runtimes:
         try:
             check_pair(runtime, 'fp32')
         except ValueError as e:
             parser.error(str(e))
+    known = sorted({p for ps in PRECISIONS.values() for p in ps})
+    unknown = [p for p in args.precisions if p not in known]
+    if unknown:
+        parser.error(
+            f'--precisions {" ".join(unknown)}: no runtime has it; expected '
+            f'some of {", ".join(known)}'
+        )
     try:
         check_accuracy_control('openvino', 'int8', args.max_drop)
     except ValueError as e:
@@ -190,8 +213,9 @@ def main(argv=None):
     args = parse_args(argv)
     name = osp.splitext(osp.basename(args.config))[0]
     out_dir = args.out_dir or osp.join('work_dirs', 'accuracy', name)
-    os.makedirs(out_dir, exist_ok=True)
     cfg = load_config(args.config, args.cfg_options)
+    check_inputs(cfg, args.checkpoint, threads=args.threads)
+    make_folder(out_dir, '--out-dir', DeployError)
     key, bound = BOUNDS[scope_of(cfg)]
     # The exports read the merged config from a file: --cfg-options as
     # given would need quoting again for a command line.

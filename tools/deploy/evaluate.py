@@ -19,12 +19,20 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
-
 from litehrnet_mm.analysis.models import load_config, scope_of
 from litehrnet_mm.deploy.artifact import read_metadata
-from litehrnet_mm.deploy.evaluate import BOUNDS, evaluate_artifacts, ships
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.deploy.evaluate import (
+    BOUNDS,
+    check_inputs,
+    evaluate_artifacts,
+    ships,
+)
+from litehrnet_mm.utils.cli import (
+    CfgOptions,
+    description,
+    positive_int,
+    run_tool,
+)
 
 
 def table(metrics, key, bound, precisions):
@@ -51,12 +59,12 @@ def table(metrics, key, bound, precisions):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('artifacts', nargs='+')
-    parser.add_argument('--threads', type=int, default=os.cpu_count())
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--threads', type=positive_int, default=os.cpu_count())
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
     args = parser.parse_args(argv)
     for path in args.artifacts:
         if not os.path.isfile(path):
@@ -69,6 +77,7 @@ def main(argv=None):
     precisions = {
         p: read_metadata(p).get('precision', 'fp32') for p in args.artifacts
     }
+    check_inputs(cfg, args.checkpoint, args.artifacts, args.threads)
     metrics = evaluate_artifacts(
         cfg, args.checkpoint, args.artifacts, threads=args.threads
     )

@@ -30,8 +30,6 @@ import argparse
 import contextlib
 import tempfile
 
-from mmengine.config import DictAction
-
 from litehrnet_mm.analysis.models import (
     build_from_config,
     default_shape,
@@ -47,7 +45,12 @@ from litehrnet_mm.deploy.export import (
 )
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.metadata import config_metadata
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.cli import (
+    CfgOptions,
+    description,
+    positive_int,
+    run_tool,
+)
 
 
 def calibration(cfg, args, meta, shape, runner):
@@ -87,7 +90,7 @@ def host_runner(cfg, checkpoint, needed: bool):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('config')
     parser.add_argument('checkpoint', help="a .pth file, or 'none'")
     parser.add_argument('--runtime', required=True, choices=sorted(PRECISIONS))
@@ -101,14 +104,14 @@ def main(argv=None):
         "config's input size",
     )
     parser.add_argument('--output', required=True)
-    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--batch', type=positive_int, default=1)
     parser.add_argument('--dynamic-batch', action='store_true')
     parser.add_argument(
         '--calib-dir',
         help='int8: images to calibrate on (default: the '
         "config's training split)",
     )
-    parser.add_argument('--calib-images', type=int, default=300)
+    parser.add_argument('--calib-images', type=positive_int, default=300)
     parser.add_argument('--atol', type=float, default=1e-4)
     parser.add_argument(
         '--max-drop',
@@ -117,7 +120,7 @@ def main(argv=None):
         'AP (pose) or mIoU (segmentation) on the training split',
     )
     parser.add_argument('--validation-items', type=int)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
     args = parser.parse_args(argv)
     try:
         check_pair(args.runtime, args.precision)
@@ -128,8 +131,8 @@ def main(argv=None):
         parser.error('--validation-items goes with --max-drop')
     if args.calib_dir and args.precision != 'int8':
         parser.error('--calib-dir goes with --precision int8')
-    if args.calib_images < 1:
-        parser.error(f'--calib-images {args.calib_images}; expected >= 1')
+    if not args.atol > 0:
+        parser.error(f'--atol {args.atol:g}; expected a number > 0')
     try:
         shape = parse_shape(args.shape)
         if shape is not None:

@@ -28,7 +28,12 @@ from litehrnet_mm.deploy.predict import (
 )
 from litehrnet_mm.deploy.runtimes import RUNTIMES, load_runtime
 from litehrnet_mm.errors import DeployError
-from litehrnet_mm.utils.cli import run_tool
+from litehrnet_mm.utils.cli import (
+    description,
+    fraction,
+    positive_int,
+    run_tool,
+)
 from litehrnet_mm.utils.paths import make_folder
 
 
@@ -46,25 +51,23 @@ def check_out_dir(out_dir: str, outputs: dict) -> None:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('model', help='an artifact of tools/deploy/export.py')
     parser.add_argument('input', help='an image or a folder of images')
     parser.add_argument('--out-dir', default='vis')
     parser.add_argument(
         '--runtime', choices=sorted(RUNTIMES), help="default: the artifact's"
     )
-    parser.add_argument('--threads', type=int, default=None)
-    parser.add_argument('--kpt-thr', type=float, default=0.3)
+    parser.add_argument('--threads', type=positive_int, default=None)
+    parser.add_argument('--kpt-thr', type=fraction, default=0.3)
     args = parser.parse_args(argv)
-    if args.threads is not None and args.threads < 1:
-        parser.error(f'--threads {args.threads}; expected an int >= 1')
     files = list_images(args.input)
     outputs = {
         f: os.path.join(args.out_dir, os.path.basename(f)) for f in files
     }
-    check_out_dir(args.out_dir, outputs)
     runtime = load_runtime(args.model, args.runtime, threads=args.threads)
     predictor = make_predictor(read_metadata(args.model), runtime)
+    check_out_dir(args.out_dir, outputs)
     start = time.perf_counter()
     model_seconds = 0.0
     done = 0

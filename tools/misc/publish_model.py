@@ -12,10 +12,11 @@ import argparse
 import sys
 
 from litehrnet_mm.publish import PublishError, publish_checkpoint
+from litehrnet_mm.utils.cli import description
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('in_file', help='checkpoint written by mim train')
     parser.add_argument(
         'out_file', help='output path; the sha256 prefix goes before .pth'

@@ -54,6 +54,11 @@ def load_runtime(
             defaults.
         threads (int, optional): Compute threads.
     """
+    if os.path.isdir(file):
+        raise DeployError(
+            f'load_runtime: {file} is a folder; expected an artifact file '
+            'written by tools/deploy/export.py (e.g. model.xml)'
+        )
     meta = read_metadata(file) if os.path.isfile(file) else {}
     made_for = meta.get('runtime') or _BY_SUFFIX.get(
         os.path.splitext(file)[1].lower()
@@ -65,6 +70,15 @@ def load_runtime(
         raise FileNotFoundError(
             f'load_runtime: {file} not found; expected an artifact written '
             'by tools/deploy/export.py'
+        )
+    if runtime is None:
+        kind = os.path.splitext(file)[1] or 'files without a suffix'
+        theirs = ', '.join(sorted(_BY_SUFFIX))
+        raise DeployError(
+            f'load_runtime: {file} is not an artifact: no '
+            f'{metadata_file(file)} beside it names its runtime, and no '
+            f'runtime reads {kind} (they read {theirs}); expected an '
+            'artifact written by tools/deploy/export.py'
         )
     if runtime not in RUNTIMES:
         raise DeployError(

@@ -96,11 +96,15 @@ class Runtime:
         expected = self._expected or ('N', 3, 'H', 'W')
         form = 'x'.join(str(d) for d in expected)
         shape = getattr(images, 'shape', None)
-        if not isinstance(images, np.ndarray) or len(shape) != 4:
+        floating = isinstance(images, np.ndarray) and np.issubdtype(
+            images.dtype, np.floating
+        )
+        if not floating or len(shape) != 4:
             raise DeployError(
                 f'{self.name}: {self.file} takes a float32 numpy array of '
-                f'shape {form} (N, 3, H, W); got '
-                f'{type(images).__name__} {tuple(shape or ())}'
+                f'shape {form} (N, 3, H, W: normalised images); got '
+                f'{type(images).__name__} {tuple(shape or ())} of '
+                f'{getattr(images, "dtype", None)}'
             )
         for axis, (got, want) in enumerate(zip(shape, expected)):
             if axis == 0 and self.any_batch:

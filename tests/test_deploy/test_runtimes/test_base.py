@@ -30,8 +30,10 @@ def test_load_runtime_errors_name_the_problem(tmp_path):
         load_runtime(str(file), 'tensorrt')
     other = tmp_path / 'x.bin'
     other.write_bytes(b'')
-    with pytest.raises(ValueError, match='runtime=None for .*x.bin'):
+    with pytest.raises(ValueError, match=r'x.bin is not an artifact: no '):
         load_runtime(str(other))
+    with pytest.raises(DeployError, match=f'{tmp_path} is a folder; expec'):
+        load_runtime(str(tmp_path))
     # Its metadata without it (an export that wrote its files elsewhere):
     # the file is named as missing, not its runtime as unknown.
     (tmp_path / 'gone.param.json').write_text('{"runtime": "ncnn"}')
@@ -125,6 +127,9 @@ def test_images_of_another_shape_get_one_error(tmp_path, recorded):
         runtime(np.ones((1, 3, 8, 6), np.float32))
     with pytest.raises(DeployError, match='float32 numpy array of shape'):
         runtime([[1.0]])
+    # Pixels not normalised (uint8) are refused; another float is taken.
+    with pytest.raises(DeployError, match=r'normalised images\); got nd'):
+        runtime(np.ones((2, 3, 8, 6), np.uint8))
     recorded.any_batch = True
     assert recorded(file)(np.ones((1, 3, 8, 6), np.float32)) == [144.0]
     with pytest.raises(DeployError, match='threads=0; expected an int >= 1'):
