@@ -83,3 +83,32 @@ def test_a_model_without_a_head_is_refused():
     with pytest.raises(TypeError, match='decode_head'):
         with artifact_in_host(model, FakeRuntime()):
             pass
+
+
+def test_inputs_are_checked_before_any_test_loop(tmp_path):
+    from litehrnet_mm import CheckpointError, DeployError
+    from litehrnet_mm.analysis.models import build_from_config, load_config
+    from litehrnet_mm.deploy.evaluate import check_inputs
+    from litehrnet_mm.deploy.export import export
+    from tests.conftest import POSE_DEMO, SEG_DEMO
+    from tests.test_deploy.test_exporters.phone import SHAPE, tiny_model
+
+    cfg = load_config(str(POSE_DEMO))
+    seg = str(tmp_path / 'seg.pth')
+    torch.save(
+        {'state_dict': build_from_config(str(SEG_DEMO)).model.state_dict()},
+        seg,
+    )
+    with pytest.raises(CheckpointError, match='holds a segmentation model'):
+        check_inputs(cfg, seg)
+    artifact = str(tmp_path / 'seg.onnx')
+    export(tiny_model(), 'onnxruntime', 'fp32', SHAPE, artifact,
+           metadata={'task': 'seg'})  # fmt: skip
+    with pytest.raises(DeployError, match='a seg artifact, for a pose conf'):
+        check_inputs(cfg, None, [artifact])
+    with pytest.raises(DeployError, match='threads=0; expected an int >= 1'):
+        check_inputs(cfg, None, threads=0)
+    pose = str(tmp_path / 'pose.onnx')
+    export(tiny_model(), 'onnxruntime', 'fp32', SHAPE, pose,
+           metadata={'task': 'pose'})  # fmt: skip
+    check_inputs(cfg, None, [pose], threads=1)

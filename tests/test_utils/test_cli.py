@@ -41,3 +41,35 @@ def test_main_gets_the_arguments():
     seen = []
     run_tool(seen.append, ['a', 'b'])
     assert seen == [['a', 'b']]
+
+
+def test_argument_types_end_in_argparse_s_one_line(capsys):
+    import argparse
+
+    from litehrnet_mm.utils.cli import (
+        CfgOptions,
+        description,
+        fraction,
+        positive_int,
+    )
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--threads', type=positive_int)
+    parser.add_argument('--thr', type=fraction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
+    args = parser.parse_args(
+        ['--threads', '2', '--thr', '0.5', '--cfg-options', 'a.b=3', 'c=x']
+    )
+    assert args.threads == 2 and args.thr == 0.5
+    assert args.cfg_options == {'a.b': 3, 'c': 'x'}
+    for argv, message in [
+        (['--threads', '0'], "--threads: '0'; expected an int >= 1"),
+        (['--threads', 'two'], "--threads: 'two'; expected an int >= 1"),
+        (['--thr', '5'], "--thr: '5'; expected a number in [0, 1]"),
+        (['--cfg-options', 'a.b'], 'a.b: expected KEY=VALUE'),
+    ]:
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert message in capsys.readouterr().err
+    doc = 'Export a model (its backbone\nin deploy form).\n\n    usage'
+    assert description(doc) == 'Export a model (its backbone in deploy form).'
