@@ -24,6 +24,7 @@ __all__ = [
     'artifact_in_host',
     'check_inputs',
     'evaluate_artifacts',
+    'host_metrics',
     'host_parts',
     'ships',
 ]
@@ -176,3 +177,28 @@ def evaluate_artifacts(
                 metrics[path] = dict(runner.test_loop.run())
             del runtime
     return metrics
+
+
+def host_metrics(
+    cfg,
+    checkpoint: Optional[str],
+    artifacts: Sequence[str],
+    threads: Optional[int] = None,
+):
+    """``(key, bound, metrics)``: the host's metric (``coco/AP``,
+    ``mIoU``), the most a reduced precision may lose of it, and
+    :func:`evaluate_artifacts`'s metrics, each holding the key (one error
+    when the config's evaluator measures something else)."""
+    from litehrnet_mm.analysis.models import scope_of
+    from litehrnet_mm.errors import DeployError
+
+    key, bound = BOUNDS[scope_of(cfg)]
+    metrics = evaluate_artifacts(cfg, checkpoint, artifacts, threads=threads)
+    missing = [n for n, m in metrics.items() if key not in m]
+    if missing:
+        raise DeployError(
+            f'no {key!r} in the metrics of {missing[0]}: '
+            f'{sorted(metrics[missing[0]])}; expected a config whose test '
+            f'evaluator reports {key}'
+        )
+    return key, bound, metrics

@@ -26,13 +26,8 @@ import sys
 import time
 
 from litehrnet_mm.analysis.grid import SUFFIXES
-from litehrnet_mm.analysis.models import load_config, scope_of
-from litehrnet_mm.deploy.evaluate import (
-    BOUNDS,
-    check_inputs,
-    evaluate_artifacts,
-    ships,
-)
+from litehrnet_mm.analysis.models import load_config
+from litehrnet_mm.deploy.evaluate import check_inputs, host_metrics, ships
 from litehrnet_mm.deploy.export import check_accuracy_control, check_pair
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.errors import DeployError
@@ -216,7 +211,6 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     check_inputs(cfg, args.checkpoint, threads=args.threads)
     make_folder(out_dir, '--out-dir', DeployError)
-    key, bound = BOUNDS[scope_of(cfg)]
     # The exports read the merged config from a file: --cfg-options as
     # given would need quoting again for a command line.
     config = osp.join(out_dir, osp.basename(args.config))
@@ -228,15 +222,9 @@ def main(argv=None):
         'test loop',
         flush=True,
     )
-    metrics = evaluate_artifacts(
+    key, bound, metrics = host_metrics(
         cfg, args.checkpoint, artifacts, threads=args.threads
     )
-    missing = [n for n, m in metrics.items() if key not in m]
-    if missing:
-        raise SystemExit(
-            f'accuracy: no {key!r} in the metrics of {missing[0]}: '
-            f'{sorted(metrics[missing[0]])}'
-        )
     otherwise = {p: runs_otherwise(p) for p in artifacts}
     otherwise = {p: ran for p, ran in otherwise.items() if ran}
     lines = table(exports, metrics, key, bound, otherwise)

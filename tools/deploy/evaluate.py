@@ -19,20 +19,10 @@ import argparse
 import os
 import sys
 
-from litehrnet_mm.analysis.models import load_config, scope_of
+from litehrnet_mm.analysis.models import load_config
 from litehrnet_mm.deploy.artifact import read_metadata
-from litehrnet_mm.deploy.evaluate import (
-    BOUNDS,
-    check_inputs,
-    evaluate_artifacts,
-    ships,
-)
-from litehrnet_mm.utils.cli import (
-    CfgOptions,
-    description,
-    positive_int,
-    run_tool,
-)
+from litehrnet_mm.deploy.evaluate import check_inputs, host_metrics, ships
+from litehrnet_mm.utils import cli
 
 
 def table(metrics, key, bound, precisions):
@@ -59,12 +49,14 @@ def table(metrics, key, bound, precisions):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser = argparse.ArgumentParser(description=cli.description(__doc__))
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('artifacts', nargs='+')
-    parser.add_argument('--threads', type=positive_int, default=os.cpu_count())
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
+    parser.add_argument(
+        '--threads', type=cli.positive_int, default=os.cpu_count()
+    )
+    parser.add_argument('--cfg-options', nargs='+', action=cli.CfgOptions)
     args = parser.parse_args(argv)
     for path in args.artifacts:
         if not os.path.isfile(path):
@@ -73,20 +65,13 @@ def main(argv=None):
                 'tools/deploy/export.py'
             )
     cfg = load_config(args.config, args.cfg_options)
-    key, bound = BOUNDS[scope_of(cfg)]
     precisions = {
         p: read_metadata(p).get('precision', 'fp32') for p in args.artifacts
     }
     check_inputs(cfg, args.checkpoint, args.artifacts, args.threads)
-    metrics = evaluate_artifacts(
+    key, bound, metrics = host_metrics(
         cfg, args.checkpoint, args.artifacts, threads=args.threads
     )
-    missing = [n for n, m in metrics.items() if key not in m]
-    if missing:
-        raise SystemExit(
-            f'evaluate: no {key!r} in the metrics of {missing[0]}: '
-            f'{sorted(metrics[missing[0]])}'
-        )
     print('\n' + '\n'.join(table(metrics, key, bound, precisions)))
     print(
         f'\n(a reduced precision ships when it loses at most {bound} '
@@ -99,4 +84,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    run_tool(main)
+    cli.run_tool(main)
