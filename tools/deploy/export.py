@@ -119,7 +119,7 @@ def main(argv=None):
         help='OpenVINO int8: NNCF accuracy control, at most this loss of '
         'AP (pose) or mIoU (segmentation) on the training split',
     )
-    parser.add_argument('--validation-items', type=int)
+    parser.add_argument('--validation-items', type=positive_int)
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
     args = parser.parse_args(argv)
     try:
