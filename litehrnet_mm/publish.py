@@ -14,6 +14,7 @@ mmseg's published checkpoints do.
 """
 
 import hashlib
+import io
 import os
 import tempfile
 from collections import OrderedDict
@@ -24,7 +25,7 @@ import torch
 
 from .checkpoint import why_unloadable
 from .errors import PublishError
-from .utils.paths import require_file
+from .utils.paths import make_folder, require_file
 
 __all__ = ['PublishError', 'plain', 'publish_checkpoint', 'sha256_prefix']
 
@@ -132,19 +133,30 @@ def publish_checkpoint(in_file: str, out_file: str) -> str:
     if 'meta' in checkpoint:
         published['meta'] = plain(checkpoint['meta'])
     stem, ext = os.path.splitext(out_file)
+    if ext.lower() not in ('', '.pth'):
+        raise PublishError(
+            f'publish: {out_file}: expected an OUT_FILE ending in .pth (the '
+            'hash goes before it)'
+        )
     ext = ext or '.pth'
     folder = os.path.dirname(os.path.abspath(out_file))
-    os.makedirs(folder, exist_ok=True)
+    make_folder(folder, 'publish: output folder', PublishError)
+    # Serialised in memory: torch.save names a file's zip records after the
+    # file, so a temporary file's random name would change the hash of the
+    # same weights from one run to the next.
+    buffer = io.BytesIO()
+    torch.save(published, buffer)
+    data = buffer.getvalue()
+    final = f'{stem}-{hashlib.sha256(data).hexdigest()[:8]}{ext}'
+    if os.path.abspath(final) == os.path.abspath(in_file):
+        raise PublishError(
+            f'publish: {final} would overwrite the input; expected '
+            'another OUT_FILE'
+        )
     fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
-    os.close(fd)
     try:
-        torch.save(published, tmp)
-        final = f'{stem}-{sha256_prefix(tmp)}{ext}'
-        if os.path.abspath(final) == os.path.abspath(in_file):
-            raise PublishError(
-                f'publish: {final} would overwrite the input; expected '
-                'another OUT_FILE'
-            )
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
         # mkstemp makes the file private; a release is for others to read.
         umask = os.umask(0)
         os.umask(umask)

@@ -97,6 +97,25 @@ def test_publish_keeps_weights_and_plain_meta(tmp_path):
     assert meta['seed'] == 0 and meta['epoch'] == 2
 
 
+def test_the_same_weights_get_the_same_name_every_time(tmp_path):
+    source = tmp_path / 'epoch_2.pth'
+    training_checkpoint(source)
+    first = publish_checkpoint(str(source), str(tmp_path / 'a' / 'lh.pth'))
+    again = publish_checkpoint(str(source), str(tmp_path / 'b' / 'other.pth'))
+    assert os.path.basename(first)[3:] == os.path.basename(again)[6:]
+    assert open(first, 'rb').read() == open(again, 'rb').read()
+
+
+def test_an_output_that_cannot_be_written_is_refused(tmp_path):
+    source = tmp_path / 'epoch_2.pth'
+    training_checkpoint(source)
+    with pytest.raises(PublishError, match=r'out.txt: expected an OUT_FI'):
+        publish_checkpoint(str(source), str(tmp_path / 'out.txt'))
+    with pytest.raises(PublishError, match='epoch_2.pth is a file'):
+        publish_checkpoint(str(source), str(source / 'out.pth'))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_2.pth']
+
+
 @pytest.mark.slow
 def test_published_file_loads_in_a_process_without_litehrnet_mm(tmp_path):
     source = tmp_path / 'epoch_2.pth'

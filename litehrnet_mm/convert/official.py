@@ -7,10 +7,15 @@ use, names the same layers ``head.*``. The backbone keys are the official
 ones in our ``LiteHRNet`` too, so they are kept as they are.
 """
 
+import os
 from collections import OrderedDict
 from typing import Any, Dict, Mapping
 
 import torch
+
+from ..checkpoint import why_unloadable
+from ..errors import CheckpointError
+from ..utils.paths import make_folder, require_file
 
 RENAMES = (('keypoint_head.', 'head.'),)
 
@@ -22,7 +27,7 @@ def convert_official_state_dict(
     data-parallel checkpoints are dropped).
 
     Raises:
-        ValueError: a key outside ``backbone.*`` and ``keypoint_head.*``
+        CheckpointError: a key outside ``backbone.*`` and ``keypoint_head.*``
             (not an official top-down Lite-HRNet checkpoint), or no
             backbone key at all.
     """
@@ -38,14 +43,14 @@ def convert_official_state_dict(
                     new = repl + key[len(old) :]
                     break
             else:
-                raise ValueError(
+                raise CheckpointError(
                     f'convert: unexpected key {key!r}; expected an official '
                     'Lite-HRNet checkpoint with backbone.* and '
                     'keypoint_head.* keys'
                 )
         out[new] = value
     if not any(k.startswith('backbone.') for k in out):
-        raise ValueError(
+        raise CheckpointError(
             'convert: no backbone.* key; expected an official Lite-HRNet '
             'checkpoint'
         )
@@ -58,14 +63,31 @@ def convert_official_checkpoint(src: str, dst: str) -> Dict[str, Any]:
     the converted checkpoint."""
     import litehrnet_mm  # noqa: F401  (allowlists mmengine checkpoint types)
 
-    ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    require_file(src, 'checkpoint')
+    if os.path.exists(dst) and os.path.samefile(src, dst):
+        raise CheckpointError(
+            f'convert: {dst} is the checkpoint it reads; expected another '
+            'DST (the official file stays as it is)'
+        )
+    make_folder(
+        os.path.dirname(os.path.abspath(dst)),
+        'convert: DST folder',
+        CheckpointError,
+    )
+    try:
+        ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    except Exception as e:
+        message = why_unloadable(src, e)
+        if message is None:
+            raise
+        raise CheckpointError(f'checkpoint {src} {message}') from None
     state_dict = (
         ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     )
     if not isinstance(state_dict, Mapping) or not all(
         isinstance(v, torch.Tensor) for v in state_dict.values()
     ):
-        raise ValueError(
+        raise CheckpointError(
             f'convert: {src} holds no state dict of tensors; expected an '
             'official Lite-HRNet checkpoint'
         )

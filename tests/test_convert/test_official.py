@@ -89,3 +89,21 @@ def test_tool_writes_a_checkpoint(tmp_path, capsys):
     with pytest.raises(ValueError, match='no state dict'):
         torch.save([1, 2], src)
         convert_official_checkpoint(str(src), str(dst))
+
+
+def test_the_official_file_is_never_written_over(tmp_path):
+    from litehrnet_mm import CheckpointError
+    from litehrnet_mm.convert import convert_official_checkpoint
+
+    src = tmp_path / 'official.pth'
+    torch.save({'state_dict': official_state_dict()}, src)
+    saved = src.read_bytes()
+    with pytest.raises(CheckpointError, match='is the checkpoint it reads'):
+        convert_official_checkpoint(str(src), str(tmp_path / '.' / src.name))
+    with pytest.raises(CheckpointError, match='official.pth is a file'):
+        convert_official_checkpoint(str(src), str(src / 'x.pth'))
+    assert src.read_bytes() == saved
+    text = tmp_path / 'notes.pth'
+    text.write_text('not a checkpoint')
+    with pytest.raises(CheckpointError, match='notes.pth cannot be read'):
+        convert_official_checkpoint(str(text), str(tmp_path / 'out.pth'))
