@@ -91,3 +91,14 @@ class CfgOptions(argparse.Action):
             self._parse(parser, namespace, values, option_string)
         except ValueError as e:
             parser.error(f'{option_string} {" ".join(values)}: {e}')
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type``: a number > 0 (a tolerance, seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f'{text!r}; expected a number > 0')
+    return value

@@ -12,9 +12,19 @@ def _main():
     return load_tool('tools/analysis/second_harness.py').main
 
 
-def test_a_folder_without_artifacts_is_one_error(tmp_path):
-    with pytest.raises(SystemExit, match='no OpenVINO artifact at'):
-        _main()([str(tmp_path)])
+def test_bad_input_is_one_error_before_any_timing(tmp_path, capsys):
+    xml = tmp_path / 'nobin.xml'
+    xml.write_text('<net/>')
+    for argv, message in [
+        ([str(tmp_path / 'empty')], 'no OpenVINO artifact at'),
+        ([str(xml)], 'nobin.xml: not an OpenVINO IR with its'),
+        ([str(tmp_path / 'x.pth')], 'no OpenVINO artifact at'),
+        ([str(xml), '--threads', '0'], "--threads: '0'; expected an int"),
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            _main()(argv)
+        assert stop.value.code == 2
+        assert message in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -29,7 +29,13 @@ import sys
 import tempfile
 import time
 
-from litehrnet_mm.utils.cli import description, run_tool
+from litehrnet_mm.errors import LiteHRNetError
+from litehrnet_mm.utils.cli import (
+    description,
+    positive_float,
+    positive_int,
+    run_tool,
+)
 
 
 def log(message: str) -> None:
@@ -44,10 +50,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--arch', default='18', choices=['18', '30'])
     parser.add_argument('--models', nargs='+', help='candidate keys')
     parser.add_argument('--no-peers', dest='peers', action='store_false')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument(
+        '--shape', type=positive_int, nargs=2, metavar=('H', 'W')
+    )
     parser.add_argument(
         '--batch',
-        type=int,
+        type=positive_int,
         nargs='+',
         help='default 1 16 (pose), 1 (seg): latency at the first, '
         'throughput at the others',
@@ -70,15 +78,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_false',
         help='leave out the PyTorch paths',
     )
-    parser.add_argument('--calib-images', type=int, default=16)
+    parser.add_argument('--calib-images', type=positive_int, default=16)
     parser.add_argument('--train', action='store_true')
-    parser.add_argument('--train-batch', type=int, default=16)
+    parser.add_argument('--train-batch', type=positive_int, default=16)
     parser.add_argument('--profile', action='store_true')
-    parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--block-seconds', type=float, default=0.5)
+    parser.add_argument('--rounds', type=positive_int, default=5)
+    parser.add_argument('--block-seconds', type=positive_float, default=0.5)
     parser.add_argument('--pause', type=float, default=0.2)
-    parser.add_argument('--threads', type=int, default=os.cpu_count())
-    parser.add_argument('--atol', type=float, default=1e-4)
+    parser.add_argument('--threads', type=positive_int, default=os.cpu_count())
+    parser.add_argument('--atol', type=positive_float, default=1e-4)
     parser.add_argument(
         '--keep',
         metavar='DIR',
@@ -86,6 +94,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "harness, e.g. OpenVINO's benchmark_app)",
     )
     args = parser.parse_args(argv)
+    if args.pause < 0:
+        parser.error(f'--pause {args.pause:g}; expected seconds >= 0')
+    if (
+        args.keep
+        and os.path.exists(args.keep)
+        and not os.path.isdir(args.keep)
+    ):
+        parser.error(f'--keep {args.keep} is a file; expected a folder')
     seg = args.task == 'seg'
     args.shape = tuple(args.shape or ((512, 1024) if seg else (256, 192)))
     args.batch = args.batch or ([1] if seg else [1, 16])
@@ -101,7 +117,7 @@ def run_inference(args, folder: str) -> str:
     try:
         models = select(args.task, args.arch, args.peers, args.models)
     except ValueError as e:
-        sys.exit(f'benchmark: {e}')
+        raise LiteHRNetError(str(e)) from None
     seg = args.task == 'seg'
 
     def workers_of(batch):

@@ -15,7 +15,7 @@ from litehrnet_mm.analysis.models import (
     default_shape,
     parse_shape,
 )
-from litehrnet_mm.utils.cli import description, run_tool
+from litehrnet_mm.utils.cli import description, positive_int, run_tool
 
 
 def parse_args(argv=None):
@@ -26,7 +26,7 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--num-keypoints',
-        type=int,
+        type=positive_int,
         default=17,
         help='heatmaps of the 1x1 head with --arch (17 COCO, 16 MPII)',
     )
@@ -36,7 +36,12 @@ def parse_args(argv=None):
     parser.add_argument('--json', action='store_true', help='JSON last line')
     args = parser.parse_args(argv)
     if (args.config is None) == (args.arch is None):
-        parser.error('give a CONFIG or --arch, not both')
+        both = 'not both' if args.config else 'one of them'
+        parser.error(f'give a CONFIG or --arch ({both})')
+    try:
+        args.shape = parse_shape(args.shape)
+    except ValueError as e:
+        parser.error(str(e))
     return args
 
 
@@ -44,11 +49,11 @@ def main(argv=None):
     args = parse_args(argv)
     if args.config is not None:
         model = build_from_config(args.config)
-        shape = parse_shape(args.shape) or default_shape(args.config)
+        shape = args.shape or default_shape(args.config)
         name = args.config
     else:
         model = build_preset(args.arch, args.num_keypoints)
-        shape = parse_shape(args.shape) or (256, 192)
+        shape = args.shape or (256, 192)
         name = f'Lite-HRNet arch={args.arch} + 1x1 head'
     report = complexity(model, shape)
     h, w = shape

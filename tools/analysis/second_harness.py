@@ -16,15 +16,15 @@ import os
 import sys
 import time
 
-from litehrnet_mm.utils.cli import description, run_tool
+from litehrnet_mm.utils.cli import description, positive_int, run_tool
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('artifacts', nargs='+', help='.xml files or folders')
-    parser.add_argument('--threads', type=int, default=os.cpu_count())
-    parser.add_argument('--rounds', type=int, default=3)
-    parser.add_argument('--seconds', type=int, default=5)
+    parser.add_argument('--threads', type=positive_int, default=os.cpu_count())
+    parser.add_argument('--rounds', type=positive_int, default=3)
+    parser.add_argument('--seconds', type=positive_int, default=5)
     args = parser.parse_args(argv)
 
     from litehrnet_mm.analysis.report import heading, load_average
@@ -37,11 +37,17 @@ def main(argv=None) -> None:
         files += found if os.path.isdir(given) else [given]
     missing = [f for f in files if not os.path.isfile(f)]
     if not files or missing:
-        sys.exit(
-            'second_harness: no OpenVINO artifact at '
-            f'{missing or args.artifacts}; expected .xml files or folders '
-            'of them (benchmark.py --keep DIR)'
+        parser.error(
+            f'no OpenVINO artifact at {missing or args.artifacts}; expected '
+            '.xml files or folders of them (benchmark.py --keep DIR)'
         )
+    for file in files:
+        weights = os.path.splitext(file)[0] + '.bin'
+        if not file.lower().endswith('.xml') or not os.path.isfile(weights):
+            parser.error(
+                f'{file}: not an OpenVINO IR with its {weights}; expected '
+                '.xml files (each with its .bin) or folders of them'
+            )
     load_before, start = load_average(), time.time()
 
     def log(message):

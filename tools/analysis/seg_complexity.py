@@ -21,8 +21,13 @@ from mmengine.config import Config
 
 from litehrnet_mm import LiteHRNet
 from litehrnet_mm.analysis.complexity import complexity
-from litehrnet_mm.analysis.models import build_from_config, load_config
-from litehrnet_mm.utils.cli import description, run_tool
+from litehrnet_mm.analysis.models import (
+    build_from_config,
+    load_config,
+    scope_of,
+)
+from litehrnet_mm.errors import ConfigError
+from litehrnet_mm.utils.cli import description, positive_int, run_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The paper's Cityscapes models, in its units ("GFLOPs").
@@ -44,6 +49,11 @@ def measure(
     config: str, shape: Tuple[int, int], without_head: bool = False
 ) -> dict:
     cfg = load_config(config)
+    if scope_of(cfg) != 'mmseg':
+        raise ConfigError(
+            f'config {config}: not a segmentation config; expected an mmseg '
+            'config (e.g. configs/seg/cityscapes/*.py)'
+        )
     if without_head:
         cfg = without_iterative_head(cfg)
     model = build_from_config(cfg)
@@ -65,7 +75,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('configs', nargs='*')
     parser.add_argument(
-        '--shape', type=int, nargs=2, default=(512, 1024), metavar=('H', 'W')
+        '--shape',
+        type=positive_int,
+        nargs=2,
+        default=(512, 1024),
+        metavar=('H', 'W'),
     )
     parser.add_argument(
         '--without-head',
