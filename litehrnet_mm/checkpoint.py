@@ -21,7 +21,7 @@ import os
 import pickle
 import zipfile
 from collections import OrderedDict
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Type
 
 import numpy as np
 import torch
@@ -152,6 +152,21 @@ def why_unloadable(path: str, error: Exception) -> Optional[str]:
             f'types mmengine writes (weights_only loading). {reason}'
         )
     return None
+
+
+def load_file(path: str, error: Type[Exception], what: str, **load) -> Any:
+    """``torch.load(path, map_location='cpu', **load)``; a failure of the
+    file itself (:func:`why_unloadable`: empty, truncated, refused) raised
+    as ``error('<what> <path> <why>')``, any other failure unchanged. For
+    the package's own readers of a checkpoint file (publish, convert),
+    which name it in their own error type."""
+    try:
+        return torch.load(path, map_location='cpu', **load)
+    except Exception as e:
+        why = why_unloadable(path, e)
+        if why is None:
+            raise
+        raise error(f'{what} {path} {why}') from None
 
 
 def load_from_local(filename: str, map_location=None) -> Any:

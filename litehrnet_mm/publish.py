@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint import why_unloadable
+from .checkpoint import load_file
 from .errors import PublishError
 from .utils.paths import make_folder, require_file
 
@@ -60,7 +60,11 @@ def plain(value: Any, where: str = 'meta') -> Any:
     )
 
 
-def sha256_prefix(path: str, digits: int = 8) -> str:
+#: How many hex digits of the sha256 a published name carries.
+HASH_DIGITS = 8
+
+
+def sha256_prefix(path: str, digits: int = HASH_DIGITS) -> str:
     """The first ``digits`` hex digits of the file's sha256."""
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -76,15 +80,9 @@ def _read(in_file: str) -> dict:
         '; expected a checkpoint (.pth) written by mim train or torch.save',
         error=PublishError,
     )
-    try:
-        checkpoint = torch.load(in_file, map_location='cpu')
-    except Exception as e:
-        # Only a failure of the file itself is named as such (the reading
-        # rules of litehrnet_mm.checkpoint); anything else passes.
-        why = why_unloadable(in_file, e)
-        if why is None:
-            raise
-        raise PublishError(f'publish: {in_file} {why}') from None
+    # Only a failure of the file itself is named as such (the reading
+    # rules of litehrnet_mm.checkpoint); anything else passes.
+    checkpoint = load_file(in_file, PublishError, 'publish:')
     if not isinstance(checkpoint, dict):
         raise PublishError(
             f'publish: {in_file} holds a {type(checkpoint).__name__}; '
@@ -147,7 +145,7 @@ def publish_checkpoint(in_file: str, out_file: str) -> str:
     buffer = io.BytesIO()
     torch.save(published, buffer)
     data = buffer.getvalue()
-    final = f'{stem}-{hashlib.sha256(data).hexdigest()[:8]}{ext}'
+    final = f'{stem}-{hashlib.sha256(data).hexdigest()[:HASH_DIGITS]}{ext}'
     if os.path.abspath(final) == os.path.abspath(in_file):
         raise PublishError(
             f'publish: {final} would overwrite the input; expected '

@@ -13,7 +13,7 @@ from typing import Any, Dict, Mapping
 
 import torch
 
-from ..checkpoint import why_unloadable
+from ..checkpoint import load_file
 from ..errors import CheckpointError
 from ..utils.paths import make_folder, require_file
 
@@ -74,13 +74,7 @@ def convert_official_checkpoint(src: str, dst: str) -> Dict[str, Any]:
         'convert: DST folder',
         CheckpointError,
     )
-    try:
-        ckpt = torch.load(src, map_location='cpu', weights_only=True)
-    except Exception as e:
-        message = why_unloadable(src, e)
-        if message is None:
-            raise
-        raise CheckpointError(f'checkpoint {src} {message}') from None
+    ckpt = load_file(src, CheckpointError, 'checkpoint', weights_only=True)
     state_dict = (
         ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     )
