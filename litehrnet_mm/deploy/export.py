@@ -35,6 +35,7 @@ from .runtimes import RUNTIMES
 __all__ = [
     'ExportResult',
     'ParityError',
+    'all_precisions',
     'check_accuracy_control',
     'check_output',
     'check_pair',
@@ -63,6 +64,11 @@ class ExportResult:
     def relative_diff(self) -> float:
         """``max_abs_diff`` relative to the output scale (at least 1)."""
         return self.max_abs_diff / max(1.0, self.output_scale)
+
+
+def all_precisions() -> List[str]:
+    """Every precision some runtime has, sorted."""
+    return sorted({p for ps in PRECISIONS.values() for p in ps})
 
 
 def pairs() -> str:

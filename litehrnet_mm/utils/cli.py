@@ -45,30 +45,6 @@ def description(doc: str) -> str:
     return ' '.join(first.split())
 
 
-def positive_int(text: str) -> int:
-    """argparse ``type``: an int >= 1 (threads, images, sizes)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{text!r}; expected an int >= 1')
-    return value
-
-
-def fraction(text: str) -> float:
-    """argparse ``type``: a number in [0, 1] (a score threshold)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(
-            f'{text!r}; expected a number in [0, 1]'
-        )
-    return value
-
-
 class CfgOptions(argparse.Action):
     """``--cfg-options KEY=VALUE ...``, parsed by mmengine's
     ``DictAction``; an option without ``=`` is argparse's one-line error
@@ -93,12 +69,29 @@ class CfgOptions(argparse.Action):
             parser.error(f'{option_string} {" ".join(values)}: {e}')
 
 
-def positive_float(text: str) -> float:
-    """argparse ``type``: a number > 0 (a tolerance, seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f'{text!r}; expected a number > 0')
-    return value
+def argument_type(
+    convert: Callable[[str], float],
+    accept: Callable[[float], bool],
+    expected: str,
+) -> Callable[[str], float]:
+    """An argparse ``type``: ``convert(text)`` when ``accept`` takes it,
+    else argparse's one-line error ``'<text>'; expected <expected>``."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f'{text!r}; expected {expected}')
+        return value
+
+    return parse
+
+
+#: An int >= 1 (threads, images, sizes, rounds).
+positive_int = argument_type(int, lambda v: v >= 1, 'an int >= 1')
+#: A number > 0 (a tolerance, seconds).
+positive_float = argument_type(float, lambda v: v > 0, 'a number > 0')
+#: A number in [0, 1] (a score threshold).
+fraction = argument_type(float, lambda v: 0 <= v <= 1, 'a number in [0, 1]')

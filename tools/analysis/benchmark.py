@@ -43,7 +43,7 @@ def log(message: str) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from litehrnet_mm.deploy.export import PRECISIONS
+    from litehrnet_mm.deploy.export import PRECISIONS, all_precisions
 
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('--task', choices=['pose', 'seg'], default='pose')
@@ -70,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--precisions',
         nargs='+',
         default=['fp32'],
-        choices=sorted({p for ps in PRECISIONS.values() for p in ps}),
+        choices=all_precisions(),
     )
     parser.add_argument(
         '--no-torch',

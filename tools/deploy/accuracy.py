@@ -28,7 +28,11 @@ import time
 from litehrnet_mm.analysis.grid import SUFFIXES
 from litehrnet_mm.analysis.models import load_config
 from litehrnet_mm.deploy.evaluate import check_inputs, host_metrics, ships
-from litehrnet_mm.deploy.export import check_accuracy_control, check_pair
+from litehrnet_mm.deploy.export import (
+    all_precisions,
+    check_accuracy_control,
+    check_pair,
+)
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.errors import DeployError
 from litehrnet_mm.utils.cli import (
@@ -78,7 +82,7 @@ def parse_args(argv=None):
             check_pair(runtime, 'fp32')
         except ValueError as e:
             parser.error(str(e))
-    known = sorted({p for ps in PRECISIONS.values() for p in ps})
+    known = all_precisions()
     unknown = [p for p in args.precisions if p not in known]
     if unknown:
         parser.error(

@@ -40,7 +40,6 @@ from litehrnet_mm.deploy.export import (
     check_accuracy_control,
     check_output,
     check_pair,
-    check_shape,
     export,
 )
 from litehrnet_mm.deploy.exporters import PRECISIONS
@@ -134,9 +133,7 @@ def main(argv=None):
     if not args.atol > 0:
         parser.error(f'--atol {args.atol:g}; expected a number > 0')
     try:
-        shape = parse_shape(args.shape)
-        if shape is not None:
-            check_shape(shape)
+        shape = parse_shape(args.shape)  # two ints >= 1, or None
     except ValueError as e:
         parser.error(str(e))
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint

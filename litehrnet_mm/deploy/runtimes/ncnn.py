@@ -95,14 +95,14 @@ class NcnnRuntime(Runtime):
     def input_shape(self) -> tuple:
         """The static shape the artifact was exported for (its metadata):
         ncnn's graph has none, and runs any batch image by image."""
-        shape = read_metadata(self.file).get('input_shape')
-        if not shape:
+        shape = self.expected_shape()
+        if shape is None:
             raise LiteHRNetError(
                 f'ncnn: {self.file} has no input_shape in its metadata '
                 f'({self.file}.json); expected a model written by '
                 'tools/deploy/export.py'
             )
-        return tuple(shape)
+        return shape
 
     def expected_shape(self) -> Optional[tuple]:
         # Before its metadata is written (export's check), none is known.
