@@ -9,6 +9,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from litehrnet_mm.checkpoint import why_unloadable
 from litehrnet_mm.errors import CheckpointError, ConfigError, LiteHRNetError
 from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
 from litehrnet_mm.utils.paths import require_file
@@ -119,10 +120,10 @@ def _state_dict_of(checkpoint: str) -> Dict[str, object]:
     except (LiteHRNetError, OSError):
         raise
     except Exception as e:
-        # The package's loader names the file when the file is at fault
-        # (empty, truncated, refused), keeping torch's error type: as the
-        # tools' input error.
-        if not str(e).startswith(f'checkpoint {checkpoint} '):
+        # The file at fault (empty, truncated, refused: the package's
+        # loader names it in the message): as the tools' input error.
+        path = os.path.expanduser(checkpoint)
+        if not os.path.isfile(path) or why_unloadable(path, e) is None:
             raise
         raise CheckpointError(str(e)) from e
     if isinstance(loaded, dict) and 'state_dict' in loaded:

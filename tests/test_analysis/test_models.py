@@ -120,11 +120,37 @@ def test_a_checkpoint_of_the_other_task_is_named(tmp_path):
         check_checkpoint_task(seg.model, pose.model.state_dict(), 'p.pth')
 
 
-def test_a_broken_checkpoint_file_is_a_checkpoint_error(tmp_path):
-    empty = tmp_path / 'empty.pth'
-    empty.write_bytes(b'')
-    with pytest.raises(CheckpointError, match='empty.pth cannot be read: it'):
-        build_from_config(str(POSE_DEMO), str(empty))
+@pytest.mark.parametrize(
+    'content, why',
+    [
+        (b'', 'it is empty'),
+        (b'PK\x03\x04 cut short', 'it is truncated or not a PyTorch'),
+    ],
+)
+def test_a_broken_checkpoint_file_is_a_checkpoint_error(
+    tmp_path, content, why
+):
+    broken = tmp_path / 'broken.pth'
+    broken.write_bytes(content)
+    with pytest.raises(
+        CheckpointError, match=f'broken.pth cannot be read: {why}'
+    ):
+        build_from_config(str(POSE_DEMO), str(broken))
+
+
+def test_a_failure_that_is_not_the_file_s_passes_unchanged(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / 'sound.pth'
+    torch.save({'state_dict': {}}, path)
+
+    def no_device(*args, **kwargs):
+        raise RuntimeError('no such device')
+
+    monkeypatch.setattr(torch, 'load', no_device)
+    with pytest.raises(RuntimeError, match='no such device') as info:
+        build_from_config(str(POSE_DEMO), str(path))
+    assert not isinstance(info.value, CheckpointError)
 
 
 def test_a_wrapped_model_s_checkpoint_loads_as_mmengine_loads_it(tmp_path):
