@@ -26,7 +26,7 @@ from typing import Any, List, Optional, Type
 import numpy as np
 import torch
 
-from .models.backbones.state_dict_check import _SOURCE_KEY
+from .models.backbones.state_dict_check import _SOURCE_KEY, litehrnet_prefix
 from .utils.paths import require_file
 
 
@@ -100,27 +100,10 @@ def allow_mmengine_checkpoints() -> None:
         add_safe_globals(mmengine_checkpoint_types())
 
 
-# Parameters that every Lite-HRNet state dict has (ours, mmpose's port and
-# the official one share the names), under the backbone's prefix.
-_LITEHRNET_KEYS = ('stem.conv1.conv.weight', 'transition0.', 'stage0.0.')
-
-
 def is_litehrnet_state_dict(state_dict: Any) -> bool:
     """Whether ``state_dict`` holds a Lite-HRNet backbone, bare or under a
     prefix such as ``backbone.``."""
-    if not isinstance(state_dict, dict):
-        return False
-    keys = [k for k in state_dict if isinstance(k, str)]
-    stem, *others = _LITEHRNET_KEYS
-    for key in keys:
-        if not key.endswith(stem):
-            continue
-        prefix = key[: -len(stem)]
-        if prefix and not prefix.endswith('.'):
-            continue
-        if all(any(k.startswith(prefix + o) for k in keys) for o in others):
-            return True
-    return False
+    return litehrnet_prefix(state_dict) is not None
 
 
 def why_unloadable(path: str, error: Exception) -> Optional[str]:

@@ -395,6 +395,8 @@ def test_only_litehrnet_state_dicts_are_tagged(with_and_without_import):
             {'backbone.' + k: v for k, v in LiteHRNet().state_dict().items()},
             True,
         ),
+        # The deploy form (BN folded): its stem conv has another name.
+        (LiteHRNet(arch='18').eval().switch_to_deploy().state_dict(), True),
         (torch.nn.Linear(3, 2).state_dict(), False),
         # A model with a stem of that name but no Lite-HRNet stages.
         ({'stem.conv1.conv.weight': torch.zeros(1), 'stage0.x': 1}, False),

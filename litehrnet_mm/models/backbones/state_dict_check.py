@@ -42,11 +42,12 @@ path in the state dict's ``_metadata``, which torch and mmengine hand to
 each module's pre-hooks.
 """
 
+import copy
 import functools
 import re
 import warnings
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -55,7 +56,7 @@ from litehrnet_mm.errors import CheckpointError
 
 from .arch import ARCH_ZOO
 
-__all__ = ['check_state_dict_fits', 'checked_for_load']
+__all__ = ['check_state_dict_fits', 'checked_for_load', 'litehrnet_prefix']
 
 # Where litehrnet_mm.checkpoint.load_from_local records the file a
 # state dict came from, in every entry of the state dict's ``_metadata``.
@@ -80,6 +81,8 @@ class _Fit:
     wrong: List[str]  # in both, other shapes
     missing: List[str]
     unexpected: List[str]
+    # Entries that are no Lite-HRNet layer's (``other=True`` of _fit).
+    others: List[str] = field(default_factory=list)
 
     @property
     def ours(self) -> bool:
@@ -88,7 +91,9 @@ class _Fit:
 
     @property
     def exact(self) -> bool:
-        return not (self.wrong or self.missing or self.unexpected)
+        return not (
+            self.wrong or self.missing or self.unexpected or self.others
+        )
 
     def problems(self) -> str:
         parts = []
@@ -105,7 +110,7 @@ class _Fit:
             )
         for what, keys in (
             ('missing', self.missing),
-            ('unexpected', self.unexpected),
+            ('unexpected', self.unexpected + self.others),
         ):
             if keys:
                 parts.append(
@@ -129,7 +134,12 @@ def _examples(keys: List[str], n: int = 3) -> List[str]:
     return (firsts + [k for k in keys if k not in firsts])[:n]
 
 
-def _fit(model: torch.nn.Module, state_dict: dict, prefix: str) -> _Fit:
+def _fit(
+    model: torch.nn.Module, state_dict: dict, prefix: str, others=False
+) -> _Fit:
+    """How the tensors under ``prefix`` fit ``model``; ``others``: list
+    the entries that are no Lite-HRNet layer's too (when the whole state
+    dict is the backbone's: its own ``load_state_dict``)."""
     own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     theirs = {
         k[len(prefix) :]: tuple(v.shape)
@@ -139,6 +149,11 @@ def _fit(model: torch.nn.Module, state_dict: dict, prefix: str) -> _Fit:
         and hasattr(v, 'shape')
         and _LAYER.match(k[len(prefix) :])
     }
+    foreign = [
+        str(k)
+        for k in state_dict
+        if others and not (isinstance(k, str) and _LAYER.match(k))
+    ]
     pruned_layers = getattr(model, 'pruned_layers', {})
     return _Fit(
         own=own,
@@ -150,14 +165,18 @@ def _fit(model: torch.nn.Module, state_dict: dict, prefix: str) -> _Fit:
         unexpected=[
             k for k in theirs if k not in own and k not in pruned_layers
         ],
+        others=foreign,
     )
 
 
 def _source(state_dict: dict, local_metadata: Optional[dict]) -> str:
+    """``'checkpoint <file>'`` when the package's loader read it, else
+    ``'the state dict'``."""
     if local_metadata is None:
         metadata = getattr(state_dict, '_metadata', None) or {}
         local_metadata = metadata.get('', {})
-    return local_metadata.get(_SOURCE_KEY, 'the state dict')
+    path = local_metadata.get(_SOURCE_KEY)
+    return 'the state dict' if path is None else f'checkpoint {path}'
 
 
 def _describe(model: torch.nn.Module) -> str:
@@ -173,7 +192,7 @@ def _drop_pruned(
     for k in fit.pruned:
         del state_dict[fit.prefix + k]
     print_log(
-        f'LiteHRNet: checkpoint {source}: left out {len(fit.pruned)} '
+        f'LiteHRNet: {source}: left out {len(fit.pruned)} '
         f'entries under {fit.prefix!r} of layers that this backbone does '
         f'not build, since out_indices={model.out_indices} reads none of '
         'their outputs (e.g. '
@@ -198,9 +217,126 @@ def _refuse_another_preset(
         'some with other shapes.'
     )
     raise CheckpointError(
-        f'checkpoint {source} does not fit this {type(model).__name__} '
+        f'{source} does not fit this {type(model).__name__} '
         f'({_describe(model)}): its tensors under {fit.prefix!r}: '
         f'{fit.problems()}.{hint}'
+    )
+
+
+# The stem's first conv in every Lite-HRNet state dict (ours, mmpose's
+# port and the official one share the names), in the training form and in
+# the deploy form (BN folded), and the starts of the first transition and
+# stage, which both forms have.
+_STEMS = ('stem.conv1.conv.weight', 'stem.conv1.0.weight')
+_FIRST_LAYERS = ('transition0.', 'stage0.0.')
+
+
+def litehrnet_prefix(state_dict: Any) -> Optional[str]:
+    """The prefix under which ``state_dict`` holds a Lite-HRNet backbone
+    (in its training or deploy form): ``''`` for a bare one,
+    ``'backbone.'`` in a whole model's; None when it holds none."""
+    if not isinstance(state_dict, dict):
+        return None
+    keys = [k for k in state_dict if isinstance(k, str)]
+    for key in keys:
+        stem = next((s for s in _STEMS if key.endswith(s)), None)
+        if stem is None:
+            continue
+        prefix = key[: -len(stem)]
+        if prefix and not prefix.endswith('.'):
+            continue
+        if all(
+            any(k.startswith(prefix + o) for k in keys) for o in _FIRST_LAYERS
+        ):
+            return prefix
+    return None
+
+
+def _name(model: torch.nn.Module) -> str:
+    return f'{type(model).__name__} ({_describe(model)})'
+
+
+def _deployed_names(model: torch.nn.Module) -> frozenset:
+    """The state-dict names of ``model`` in its deploy form."""
+    if getattr(model, 'deployed', False):
+        return frozenset(model.state_dict())
+    deployed = copy.deepcopy(model).eval()
+    deployed.switch_to_deploy()
+    return frozenset(deployed.state_dict())
+
+
+def _refuse_deploy_form(
+    model: torch.nn.Module, fit: _Fit, source: str
+) -> None:
+    """A checkpoint of the deploy form (BN folded), which the training
+    form shares 3 names with, into the training form: one error, whatever
+    ``strict`` says (with strict=False 3 tensors would load)."""
+    if fit.exact or len(fit.unexpected) <= len(fit.theirs) // 2:
+        return
+    if getattr(model, 'deployed', False):
+        return
+    if not fit.theirs.keys() <= _deployed_names(model):
+        return
+    raise CheckpointError(
+        f'{source} holds the deploy form of a Lite-HRNet (BN folded into '
+        f'the convs, e.g. {fit.prefix}stem.conv1.0.weight), as '
+        'switch_to_deploy() leaves the backbone, but this '
+        f'{_name(model)} is in its training form, which mim train, mim '
+        'test and the inferencers build and load (deploy=True switches '
+        'after loading): use a checkpoint saved before the switch; in '
+        'Python, call switch_to_deploy() before loading this one.'
+    )
+
+
+def _refuse_foreign_layers(
+    model: torch.nn.Module, fit: _Fit, source: str
+) -> None:
+    """Tensors under the backbone's prefix named like Lite-HRNet's layers
+    (``stem``, ``stage<i>``, ...) of which none is one of this backbone's:
+    another network's weights (HRNet's ``stage2``, ...); nothing would
+    load."""
+    examples = ', '.join(fit.prefix + k for k in _examples(list(fit.theirs)))
+    raise CheckpointError(
+        f'{source} does not fit this {_name(model)}: none of its '
+        f'{len(fit.theirs)} tensors under {fit.prefix!r} is one of a '
+        f"Lite-HRNet's (e.g. {examples}), so nothing would load; expected "
+        'a Lite-HRNet checkpoint (names such as '
+        f'{fit.prefix}stem.conv1.conv.weight)'
+    )
+
+
+def _refuse_nothing_to_load(
+    model: torch.nn.Module, state_dict: dict, source: str
+) -> None:
+    """A state dict loaded into the backbone itself (its
+    ``load_state_dict``, mmengine's ``Pretrained`` init without a prefix,
+    mmseg's ``pretrained``) with none of its tensors: nothing would load,
+    and the backbone would train from its random initialisation with a
+    warning at most."""
+    where = litehrnet_prefix(state_dict)
+    if where:
+        raise CheckpointError(
+            f'{source} holds a Lite-HRNet under {where!r} (a whole '
+            f"model's state dict), loaded into this {_name(model)} "
+            'itself, where its names are without the prefix: nothing '
+            'would load. For the backbone of a whole-model checkpoint use '
+            f"init_cfg=dict(type='Pretrained', checkpoint=..., "
+            f"prefix={where!r}) (model.pretrained takes a backbone's "
+            'checkpoint only); load_from loads a whole model; in Python, '
+            'strip the prefix first.'
+        )
+    keys = [str(k) for k in state_dict]
+    held = (
+        f'{len(keys)} entries, e.g. {", ".join(keys[:3])}'
+        if keys
+        else 'no entries'
+    )
+    raise CheckpointError(
+        f'{source} holds no tensor of this {_name(model)} ({held}), so '
+        'nothing would load; expected a Lite-HRNet state dict (names such '
+        "as stem.conv1.conv.weight), or a whole model's with "
+        "init_cfg=dict(type='Pretrained', checkpoint=..., "
+        "prefix='backbone.')"
     )
 
 
@@ -222,9 +358,14 @@ def check_state_dict_fits(
             the preset.
     """
     fit = _fit(model, state_dict, prefix)
-    if not fit.ours:
-        return
     source = _source(state_dict, local_metadata)
+    _refuse_deploy_form(model, fit, source)
+    if not fit.ours:
+        if fit.theirs:
+            _refuse_foreign_layers(model, fit, source)
+        if not prefix:
+            _refuse_nothing_to_load(model, state_dict, source)
+        return
     _drop_pruned(model, state_dict, fit, source)
     if fit.exact:
         return
@@ -234,7 +375,7 @@ def check_state_dict_fits(
     for k in fit.wrong:
         del state_dict[prefix + k]
     warnings.warn(
-        f'checkpoint {source} does not fit this {type(model).__name__} '
+        f'{source} does not fit this {type(model).__name__} '
         f'({_describe(model)}): its tensors under {prefix!r}: '
         f'{len(fit.wrong)} with other shapes ('
         + '; '.join(
@@ -261,20 +402,21 @@ def checked_for_load(
         CheckpointError: another preset, or any mismatch with
             ``strict=True``, before anything is loaded.
     """
-    fit = _fit(model, state_dict, '')
+    fit = _fit(model, state_dict, '', others=True)
     if not fit.ours or fit.exact:
-        return state_dict
+        return state_dict  # none of ours: the pre-hook's rules
     source = _source(state_dict, None)
+    _refuse_deploy_form(model, fit, source)
     _refuse_another_preset(model, fit, source)
     if strict:
         raise CheckpointError(
-            f'checkpoint {source} does not fit this {type(model).__name__} '
+            f'{source} does not fit this {type(model).__name__} '
             f'({_describe(model)}): its tensors: {fit.problems()}. With '
             'strict=False what fits is loaded and the rest named in a '
             'warning.'
         )
     warnings.warn(
-        f'checkpoint {source} loaded partly into this '
+        f'{source} loaded partly into this '
         f'{type(model).__name__} ({_describe(model)}), strict=False: its '
         f"tensors: {fit.problems()}. The model's tensors among them keep "
         'their initial values.',

@@ -67,7 +67,7 @@ def test_strict_true_raises_the_clear_error_and_loads_nothing():
     with pytest.raises(CheckpointError) as info:
         model.load_state_dict(rgb_state_dict())
     message = str(info.value)
-    assert message.startswith('checkpoint the state dict does not fit')
+    assert message.startswith('the state dict does not fit')
     assert f'1 with other shapes ({STEM}: checkpoint (32, 3, 3, 3)' in message
     assert 'With strict=False what fits is loaded' in message
     for key, value in model.state_dict().items():
@@ -154,14 +154,92 @@ def test_another_preset_is_refused_whatever_strict_says(saved, loaded, hint):
             LiteHRNet(**loaded).load_state_dict(state_dict, strict=strict)
 
 
-def test_no_key_of_ours_is_left_to_torch():
-    """Weights of another model, or under another prefix: torch reports
-    them as ever; no error or warning of ours."""
-    model = LiteHRNet(arch='18')
-    other = {f'backbone.{k}': v for k, v in model.state_dict().items()}
+def test_nothing_of_ours_under_a_nested_prefix_is_left_to_torch():
+    """A model's load that holds nothing for its backbone (a head-only
+    checkpoint, say): torch reports the missing keys as ever; no error or
+    warning of ours."""
+    model = Wrapper(arch='18')
+    head_only = {f'head.{k}': v for k, v in model.head.state_dict().items()}
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        result = model.load_state_dict(other, strict=False)
-    assert set(result.missing_keys) == reported(model)
-    with pytest.raises(RuntimeError, match='Missing key'):
-        model.load_state_dict(other)
+        result = model.load_state_dict(head_only, strict=False)
+    assert {f'backbone.{k}' for k in reported(model.backbone)} <= set(
+        result.missing_keys
+    )
+
+
+@pytest.mark.parametrize('strict', [False, True])
+def test_a_whole_model_s_state_dict_into_the_backbone_names_the_prefix(
+    strict,
+):
+    """Nothing would load: the names carry the model's prefix."""
+    model = LiteHRNet(arch='18')
+    for prefix in ('backbone.', 'module.backbone.'):
+        other = {f'{prefix}{k}': v for k, v in model.state_dict().items()}
+        with pytest.raises(
+            CheckpointError, match=f"holds a Lite-HRNet under '{prefix}'"
+        ) as info:
+            model.load_state_dict(other, strict=strict)
+        assert f"prefix='{prefix}'" in str(info.value)
+
+
+@pytest.mark.parametrize('strict', [False, True])
+def test_weights_of_another_network_are_refused(strict):
+    model = LiteHRNet(arch='18')
+    other = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3)).state_dict()
+    with pytest.raises(CheckpointError, match='holds no tensor of this'):
+        model.load_state_dict(other, strict=strict)
+    with pytest.raises(CheckpointError, match='no entries'):
+        model.load_state_dict({}, strict=strict)
+
+
+def test_layers_named_like_ours_but_none_ours_are_refused():
+    """HRNet names its layers ``transition1``, ``stage2``: under the
+    backbone's prefix of a model, nothing of them would load."""
+    model = Wrapper(arch='18')
+    hrnet_like = {
+        'backbone.stage2.0.branches.0.0.conv1.weight': torch.zeros(1),
+        'backbone.transition1.0.0.weight': torch.zeros(1),
+    }
+    for strict in (False, True):
+        with pytest.raises(
+            CheckpointError, match="none of its 2 tensors under 'backbone.'"
+        ):
+            model.load_state_dict(hrnet_like, strict=strict)
+
+
+def deploy_form_state_dict():
+    model = LiteHRNet(arch='18').eval()
+    model.switch_to_deploy()
+    return model.state_dict()
+
+
+@pytest.mark.parametrize('strict', [False, True])
+def test_a_deploy_form_checkpoint_into_the_training_form(strict):
+    """It shares 3 names with the training form: refused, not loaded in
+    part; a backbone switched first loads it."""
+    state_dict = deploy_form_state_dict()
+    with pytest.raises(CheckpointError, match='holds the deploy form'):
+        LiteHRNet(arch='18').load_state_dict(state_dict, strict=strict)
+    whole = {f'backbone.{k}': v for k, v in state_dict.items()}
+    with pytest.raises(CheckpointError, match='backbone.stem.conv1.0.weight'):
+        Wrapper(arch='18').load_state_dict(whole, strict=strict)
+    switched = LiteHRNet(arch='18').eval()
+    switched.switch_to_deploy()
+    switched.load_state_dict(state_dict, strict=strict)
+    for key, value in switched.state_dict().items():
+        assert torch.equal(value, state_dict[key]), key
+
+
+def test_strict_true_refuses_an_extra_entry_before_loading_anything():
+    model = LiteHRNet(arch='18')
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    state_dict = dict(random_weights_(LiteHRNet(arch='18')).state_dict())
+    state_dict['extra.key'] = torch.zeros(1)
+    with pytest.raises(CheckpointError, match=r'1 unexpected \(extra.key\)'):
+        model.load_state_dict(state_dict)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    with pytest.warns(UserWarning, match='extra.key'):
+        result = model.load_state_dict(state_dict, strict=False)
+    assert result.unexpected_keys == ['extra.key']
