@@ -117,12 +117,15 @@ def test_deploy_setting_switches_at_the_first_eval_forward():
 
 
 def test_deploy_setting_through_a_host_config():
-    """The registry builds ``deploy=True`` from a config dict, and the
-    backbone stays eager while it trains."""
+    """The registry builds ``deploy=True`` from a config dict; a forward in
+    training mode is refused before any step (a run would switch at its
+    first validation and save deploy-form checkpoints)."""
+    from litehrnet_mm import ArchError
     from litehrnet_mm.registry import MODELS
 
     model = MODELS.build(
         dict(type='litehrnet_mm.LiteHRNet', arch='18', deploy=True)
     ).train()
-    model(torch.rand(2, 3, 64, 48))
+    with pytest.raises(ArchError, match='deploy=False to train'):
+        model(torch.rand(2, 3, 64, 48))
     assert not model.deployed

@@ -77,8 +77,11 @@ class LiteHRNet(BaseModule):
         deploy (bool): Switch to the fast inference form
             (:meth:`switch_to_deploy`) at the first forward in eval mode,
             after the weights are loaded, so that ``mim test`` and the
-            inferencers run it from a config. Inference only. Defaults to
-            False.
+            inferencers run it from a config. Inference only: a forward in
+            training mode raises :class:`~litehrnet_mm.errors.ArchError`
+            before any step (a run would otherwise switch at its first
+            validation and save checkpoints of the deploy form). Defaults
+            to False.
         init_cfg (dict or list[dict], optional): Initialization config; by
             default convs are drawn from N(0, 0.001) and norms set to 1, as
             in the official code. Use ``dict(type='Pretrained',
@@ -414,6 +417,14 @@ class LiteHRNet(BaseModule):
         """Return the branches of ``out_indices``, highest resolution
         first, as a tuple."""
         self._check_input(x)
+        if self.deploy and self.training:
+            raise ArchError(
+                'LiteHRNet: deploy=True and a forward in training mode; '
+                'deploy=True is for inference only (mim test, the '
+                'inferencers: the backbone switches to its deploy form, BN '
+                'folded, at its first forward in eval mode); build it with '
+                'deploy=False to train'
+            )
         if self.deploy and not self.deployed and not self.training:
             self.switch_to_deploy()
             print_log(
