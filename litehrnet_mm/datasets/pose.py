@@ -6,7 +6,11 @@ once its files are found to be right; a missing or empty data folder, a
 malformed annotation or detection file gets one error naming the path.
 """
 
+import logging
 from typing import List, Tuple
+
+import numpy as np
+from mmengine.logging import print_log
 
 from litehrnet_mm.errors import DatasetError
 from litehrnet_mm.registry import DATASETS
@@ -53,12 +57,31 @@ class _CheckedFiles:
                 f'{name}: annotation file {self.ann_file} holds no '
                 f'{self._instance} instance; expected at least one'
             )
+        self._check_keypoint_count(instances)
         require_images(
             (i['img_path'] for i in instances),
             self.data_prefix.get('img'),
             self.ann_file,
         )
         return instances, images
+
+    def _check_keypoint_count(self, instances: List[dict]) -> None:
+        """Every instance with the dataset's number of keypoints (mmpose
+        reshapes whatever count a file holds, and fails at the first
+        batch, in a flip, without a name)."""
+        expected = self.metainfo.get('num_keypoints')
+        if expected is None:
+            return
+        for instance in instances:
+            shape = np.shape(instance.get('keypoints'))
+            if len(shape) < 2 or shape[-2] != expected:
+                count = shape[-2] if len(shape) >= 2 else 'no'
+                raise DatasetError(
+                    f'{type(self).__name__}: annotation file {self.ann_file}:'
+                    f' an instance of {instance.get("img_path")} has {count}'
+                    f" keypoints; expected {expected} (the dataset's "
+                    f'metainfo, {self.metainfo.get("dataset_name")})'
+                )
 
 
 if _CocoDataset is not None:
@@ -105,6 +128,19 @@ if _CocoDataset is not None:
                     self.headbox_file,
                     'MpiiDataset: headbox file',
                     '; expected mpii_gt_val.mat (headbox_file)',
+                )
+            elif self.test_mode:
+                # Not an error: a PCK normalised by the box needs none. But
+                # the configs' PCKh would fail only at the first validation,
+                # after a whole interval of training.
+                print_log(
+                    f'MpiiDataset: {self.ann_file} in test mode without '
+                    'headbox_file: its instances have no head size, which '
+                    "PCKh (MpiiPCKAccuracy, the configs' metric) needs, so "
+                    'an evaluation with it will fail; expected headbox_file='
+                    '<data_root>annotations/mpii_gt_val.mat',
+                    logger='current',
+                    level=logging.WARNING,
                 )
             return super()._load_annotations()
 

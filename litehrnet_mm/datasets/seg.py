@@ -2,9 +2,9 @@
 
 ``type='litehrnet_mm.CityscapesDataset'`` (or ``ADE20KDataset``,
 ``BaseSegDataset``) behaves as mmseg's class of the same name once its
-folders are found to be right: a missing or empty image folder, or images
-without their label maps, get one error naming the path and the expected
-file names.
+folders are found to be right: a missing or empty image folder, images a
+split file names but the folder lacks, or images without their label maps,
+get one error naming the path and the expected file names.
 """
 
 import os.path as osp
@@ -37,6 +37,20 @@ class _CheckedFolders:
             raise DatasetError(
                 f'{name}: no image ending in {self.img_suffix!r} under '
                 f'{img_dir}; expected at least one'
+            )
+        # A split file (ann_file) names images by stem: with another
+        # img_suffix or folder they are missing.
+        absent = [
+            info['img_path']
+            for info in data_list
+            if not osp.isfile(info['img_path'])
+        ]
+        if absent:
+            raise DatasetError(
+                f'{name}: {len(absent)} of {len(data_list)} images not '
+                f'found, e.g. {absent[0]}; expected files ending in '
+                f'{self.img_suffix!r} under {img_dir} (check img_suffix, '
+                'data_prefix and the names in ann_file)'
             )
         missing = [
             info['seg_map_path']

@@ -86,6 +86,21 @@ def test_coco_malformed_annotation(coco_root, content, words):
     assert str(ann) in str(info.value) and words in str(info.value)
 
 
+def test_coco_keypoints_of_another_count(coco_root):
+    """16 keypoints in a COCO file: named when the dataset is built, not
+    at the first batch inside mmpose's flip."""
+    ann = coco_root / 'annotations' / 'train.json'
+    data = json.loads(ann.read_text())
+    for annotation in data['annotations']:
+        annotation['keypoints'] = annotation['keypoints'][:48]
+    ann.write_text(json.dumps(data))
+    with pytest.raises(DatasetError) as info:
+        coco(coco_root)
+    message = str(info.value)
+    assert str(ann) in message
+    assert 'has 16 keypoints; expected 17' in message
+
+
 def test_coco_detection_file(coco_root):
     def with_dets(path):
         return build(
@@ -166,3 +181,26 @@ def test_hand_file_without_a_valid_hand(tmp_path):
             ann_file='wholebody.json',
             data_prefix=dict(img='images/'),
         )
+
+
+@needs_samples
+def test_mpii_test_mode_without_head_boxes_says_pckh_will_fail(monkeypatch):
+    """PCKh, the configs' metric, needs the head boxes: said when the
+    validation set is built, not after an interval of training."""
+    import litehrnet_mm.datasets.pose as pose
+
+    logged = []
+    monkeypatch.setattr(
+        pose, 'print_log', lambda msg, **kwargs: logged.append(msg)
+    )
+    build(
+        'mmpose',
+        type='litehrnet_mm.MpiiDataset',
+        data_root=str(SHARED_DATA / 'mpii-sample'),
+        ann_file='test_mpii.json',
+        data_prefix=dict(img=''),
+        test_mode=True,
+    )
+    (message,) = logged
+    assert 'without headbox_file' in message
+    assert 'mpii_gt_val.mat' in message

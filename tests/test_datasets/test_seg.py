@@ -53,3 +53,34 @@ def test_seg_folder_without_images(tmp_path):
             img_suffix='.png',
             data_prefix=dict(img_path='img', seg_map_path='ann'),
         )
+
+
+def test_seg_split_file_naming_images_the_folder_lacks(tmp_path):
+    """With a split file mmseg lists images by name without looking: a
+    wrong img_suffix is named when the dataset is built, not at the first
+    batch inside the loader."""
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann').mkdir()
+    for stem in ('a', 'b'):
+        (tmp_path / 'img' / f'{stem}.jpg').write_bytes(b'')
+        (tmp_path / 'ann' / f'{stem}.png').write_bytes(b'')
+    (tmp_path / 'train.txt').write_text('a\nb\n')
+
+    def split(img_suffix):
+        return build(
+            'mmseg',
+            type='litehrnet_mm.BaseSegDataset',
+            data_root=str(tmp_path),
+            ann_file='train.txt',
+            img_suffix=img_suffix,
+            seg_map_suffix='.png',
+            data_prefix=dict(img_path='img', seg_map_path='ann'),
+        )
+
+    assert len(split('.jpg')) == 2
+    with pytest.raises(DatasetError) as info:
+        split('.png')
+    assert '2 of 2 images not found' in str(info.value)
+    assert f"{tmp_path}/img/a.png; expected files ending in '.png'" in str(
+        info.value
+    )
