@@ -1,9 +1,11 @@
 """Lite-HRNet on COCO person keypoints, 256x192 crops.
 
-Point ``data_root`` at a folder in COCO's layout (``annotations/``,
+The data is a folder in COCO's layout (``annotations/``,
 ``train2017/``, ``val2017/``, ``person_detection_results/``); ``ann_file``
 and ``bbox_file`` below are relative to it. Without ``bbox_file`` the
 validation uses the ground-truth person boxes.
+Elsewhere: a config of your own sets the loaders' and evaluators' fields
+(the README's pose section); the variables below are resolved in this file.
 """
 
 _base_ = ['./td-hm_litehrnet_210e.py']

@@ -1,8 +1,10 @@
 """Lite-HRNet on MPII, 256x256 crops, evaluated by PCKh@0.5.
 
-Point ``data_root`` at a folder in mmpose's MPII layout (``images/``,
+The data is a folder in mmpose's MPII layout (``images/``,
 ``annotations/mpii_{train,val}.json`` and ``annotations/mpii_gt_val.mat``
 with the head boxes of the validation split).
+Elsewhere: a config of your own sets the loaders' and evaluators' fields
+(the README's pose section); the variables below are resolved in this file.
 """
 
 _base_ = ['./td-hm_litehrnet_210e.py']

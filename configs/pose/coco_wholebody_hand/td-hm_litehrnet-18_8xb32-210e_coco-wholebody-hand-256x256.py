@@ -5,9 +5,11 @@ hand-256x256`` (PCK@0.2 0.795, AUC 0.830, EPE 4.77), whose published weights
 load here. The official code has no hand config, so the recipe is mmpose's:
 Adam at 5e-4 for 8 GPUs x 32 images, 210 epochs.
 
-Point ``data_root`` at a COCO folder with ``train2017/``, ``val2017/`` and
+The data is a COCO folder with ``train2017/``, ``val2017/`` and
 the COCO-WholeBody annotations ``annotations/coco_wholebody_{train,val}_
 v1.0.json``; mmpose's ``CocoWholeBodyHandDataset`` crops every hand box.
+Elsewhere: a config of your own sets the loaders' and evaluators' fields
+(the README's pose section); the variables below are resolved in this file.
 """
 
 _base_ = ['../_base_/td-hm_litehrnet_210e.py']
