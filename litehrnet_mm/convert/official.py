@@ -43,9 +43,15 @@ def convert_official_state_dict(
                     new = repl + key[len(old) :]
                     break
             else:
+                already = (
+                    ' (head.* is mmpose 1.x\'s layout: this checkpoint needs '
+                    'no conversion; load it as it is)'
+                    if key.startswith('head.')
+                    else ''
+                )
                 raise CheckpointError(
-                    f'convert: unexpected key {key!r}; expected an official '
-                    'Lite-HRNet checkpoint with backbone.* and '
+                    f'convert: unexpected key {key!r}{already}; expected an '
+                    'official Lite-HRNet checkpoint with backbone.* and '
                     'keypoint_head.* keys'
                 )
         out[new] = value

@@ -71,6 +71,9 @@ def test_data_parallel_prefix_and_errors():
         convert_official_state_dict({'neck.conv.weight': torch.zeros(1)})
     with pytest.raises(ValueError, match='no backbone'):
         convert_official_state_dict({'keypoint_head.x': torch.zeros(1)})
+    converted = convert_official_state_dict(official_state_dict())
+    with pytest.raises(ValueError, match='needs no conversion'):
+        convert_official_state_dict(converted)
 
 
 def test_tool_writes_a_checkpoint(tmp_path, capsys):
