@@ -174,9 +174,10 @@ def load_tool():
 
 @pytest.mark.parametrize('case', ['missing', 'folder', 'text', 'no weights'])
 def test_tool_bad_input_gets_one_error(tmp_path, capsys, case):
-    """The tool's ``main`` (what ``sys.exit(main())`` runs; a run of the
-    command itself: test_tool_prints_the_final_path_last) exits 1 with one
-    error line naming the input, writes nothing, raises nothing."""
+    """The tool (its ``main`` through ``run_tool``, as the command runs it;
+    a run of the command itself: test_tool_prints_the_final_path_last)
+    exits with status 2 and one line, ``<tool>: error: ...``, naming the
+    input, as the other tools do, and writes nothing."""
     source = tmp_path / 'in.pth'
     if case == 'folder':
         source = tmp_path
@@ -184,9 +185,13 @@ def test_tool_bad_input_gets_one_error(tmp_path, capsys, case):
         source.write_text('not a checkpoint\n')
     elif case == 'no weights':
         torch.save({'state_dict': {'a': 1}}, source)
-    assert load_tool().main([str(source), str(tmp_path / 'out.pth')]) == 1
+    from litehrnet_mm.utils.cli import run_tool
+
+    with pytest.raises(SystemExit) as stop:
+        run_tool(load_tool().main, [str(source), str(tmp_path / 'out.pth')])
+    assert stop.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == ''
     (line,) = captured.err.splitlines()
-    assert line.startswith('error') and str(source) in line
+    assert ': error: ' in line and str(source) in line
     assert not list(tmp_path.glob('out*'))

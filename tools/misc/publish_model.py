@@ -9,27 +9,20 @@ never imported litehrnet_mm; the last line printed is its path.
 """
 
 import argparse
-import sys
 
-from litehrnet_mm.publish import PublishError, publish_checkpoint
-from litehrnet_mm.utils.cli import description
+from litehrnet_mm.publish import publish_checkpoint
+from litehrnet_mm.utils.cli import description, run_tool
 
 
-def main(argv=None) -> int:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument('in_file', help='checkpoint written by mim train')
     parser.add_argument(
         'out_file', help='output path; the sha256 prefix goes before .pth'
     )
     args = parser.parse_args(argv)
-    try:
-        final = publish_checkpoint(args.in_file, args.out_file)
-    except PublishError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(final)
-    return 0
+    print(publish_checkpoint(args.in_file, args.out_file))
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)
