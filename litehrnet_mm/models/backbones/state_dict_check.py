@@ -12,8 +12,19 @@ the caller's ``strict``:
   apply ``strict`` themselves after loading, so it checks only what their
   own rules do not cover, the same way for either ``strict``:
 
-  - no tensor of ours under the prefix (another model's weights, a wrong
-    prefix): nothing to say; torch and mmengine report the missing keys;
+  - a checkpoint of the deploy form (BN folded) into the training form: a
+    :class:`~litehrnet_mm.errors.CheckpointError` whatever ``strict``
+    says (the forms share 3 names, so strict=False would load 3 tensors);
+  - no tensor of ours under the prefix: where some are named like
+    Lite-HRNet's layers (another network's ``stage2``, ...), or where the
+    backbone itself is loaded (prefix ``''``: its ``load_state_dict``,
+    ``Pretrained`` without ``prefix``, mmseg's ``pretrained``), nothing
+    would load, and the backbone would train from random weights after a
+    warning: a :class:`~litehrnet_mm.errors.CheckpointError`, naming the
+    prefix to use when the state dict holds a Lite-HRNet under one.
+    Otherwise (a model's checkpoint with nothing for its backbone, say a
+    head's alone): nothing to say; torch and mmengine report the missing
+    keys;
   - entries of layers this backbone does not build (``out_indices`` reads
     none of their outputs, see ``LiteHRNet.unread_layers``): left
     out, with a note in the log;
@@ -32,9 +43,10 @@ the caller's ``strict``:
 
 * :func:`checked_for_load` runs in ``LiteHRNet.load_state_dict``, where the
   backbone itself is loaded and ``strict`` is known: with ``strict=True``
-  any mismatch is a :class:`~litehrnet_mm.errors.CheckpointError` before
-  anything is loaded; with ``strict=False`` what fits is loaded and one
-  warning names the rest (shapes, missing and unexpected keys).
+  any mismatch (an entry that is no Lite-HRNet layer's too) is a
+  :class:`~litehrnet_mm.errors.CheckpointError` before anything is loaded;
+  with ``strict=False`` what fits is loaded and one warning names the rest
+  (shapes, missing and unexpected keys).
 
 The file a state dict came from is named when
 :func:`litehrnet_mm.checkpoint.load_from_local` read it: it records the
