@@ -44,7 +44,7 @@ def convert_official_state_dict(
                     break
             else:
                 already = (
-                    ' (head.* is mmpose 1.x\'s layout: this checkpoint needs '
+                    " (head.* is mmpose 1.x's layout: this checkpoint needs "
                     'no conversion; load it as it is)'
                     if key.startswith('head.')
                     else ''
