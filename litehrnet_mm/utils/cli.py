@@ -91,6 +91,12 @@ def argument_type(
 
 #: An int >= 1 (threads, images, sizes, rounds).
 positive_int = argument_type(int, lambda v: v >= 1, 'an int >= 1')
+#: An int >= 0 (a number of pictures to draw).
+count = argument_type(int, lambda v: v >= 0, 'an int >= 0')
+#: ``KEY=VALUE`` kept as text (a config override passed on to mim).
+key_value = argument_type(
+    str, lambda v: '=' in v, 'KEY=VALUE (e.g. model.backbone.arch=30)'
+)
 #: A number > 0 (a tolerance, seconds).
 positive_float = argument_type(float, lambda v: v > 0, 'a number > 0')
 #: A number in [0, 1] (a score threshold).

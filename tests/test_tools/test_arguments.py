@@ -49,3 +49,33 @@ def test_benchmark_keep_that_is_a_file_is_refused(tmp_path, capsys):
 def test_seg_complexity_names_a_pose_config():
     with pytest.raises(ConfigError, match='not a segmentation config'):
         load_tool('tools/analysis/seg_complexity.py').main([str(POSE_DEMO)])
+
+
+@pytest.mark.parametrize('demo', ['pose', 'seg'])
+def test_the_demos_share_their_arguments(demo):
+    """Both demos take ``--data`` and ``--data-root``, counts >= 1 (pictures
+    >= 0) and ``--cfg-options`` as KEY=VALUE text for mim."""
+    tool = load_tool(f'tools/demo/{demo}_demo.py')
+    for flag in ('--data', '--data-root'):
+        args = tool.parse_args([flag, 'somewhere', '--num-pictures', '0'])
+        assert (args.data_root if demo == 'pose' else args.data) == 'somewhere'
+    args = tool.parse_args(['--cfg-options', 'a.b=1', 'c=[1, 2]'])
+    assert args.cfg_options == ['a.b=1', 'c=[1, 2]']
+
+
+@pytest.mark.parametrize('demo', ['pose', 'seg'])
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['--num-train', '0'], "--num-train: '0'; expected an int >= 1"),
+        (['--num-pictures', '-1'], "'-1'; expected an int >= 0"),
+        (['--cfg-options', 'foo'], "'foo'; expected KEY=VALUE"),
+    ],
+)
+def test_the_demos_refuse_bad_arguments_in_one_line(
+    demo, argv, message, capsys
+):
+    with pytest.raises(SystemExit) as stop:
+        load_tool(f'tools/demo/{demo}_demo.py').parse_args(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err

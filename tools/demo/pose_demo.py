@@ -17,9 +17,9 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
-from litehrnet_mm.utils.cli import description
+from litehrnet_mm.utils.cli import count, description, key_value, positive_int
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument(
         '--work-dir',
@@ -36,20 +36,28 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         '--data-root',
+        '--data',
         default=None,
         help='use this dataset (images/{train,val}/, '
         'annotations/{train,val}.json) instead of generating one',
     )
-    parser.add_argument('--num-train', type=int, default=640)
-    parser.add_argument('--num-val', type=int, default=120)
-    parser.add_argument('--num-pictures', type=int, default=8)
+    parser.add_argument('--num-train', type=positive_int, default=640)
+    parser.add_argument('--num-val', type=positive_int, default=120)
+    parser.add_argument('--num-pictures', type=count, default=8)
     parser.add_argument(
         '--max-epochs',
-        type=int,
+        type=positive_int,
         default=None,
         help="train this many epochs instead of the config's",
     )
-    return parser.parse_args()
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        type=key_value,
+        default=[],
+        help='extra KEY=VALUE config overrides for mim train and mim test',
+    )
+    return parser.parse_args(argv)
 
 
 def fail(msg: str) -> None:
@@ -196,6 +204,7 @@ def main() -> None:
     if args.max_epochs is not None:
         options.append(f'train_cfg.max_epochs={args.max_epochs}')
         options.append(f'default_hooks.checkpoint.interval={args.max_epochs}')
+    options += args.cfg_options
     cfg_options = ['--cfg-options'] + options
 
     init_ckpt = osp.join(work_dir, 'untrained.pth')

@@ -24,7 +24,7 @@ import os.path as osp
 import time
 from typing import List, Optional
 
-from litehrnet_mm.utils.cli import description
+from litehrnet_mm.utils.cli import count, description, key_value, positive_int
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
@@ -39,6 +39,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument(
         '--data',
+        '--data-root',
         help='an existing dataset in the img_dir/ann_dir layout (default: '
         'generate one under WORK_DIR/seg_data)',
     )
@@ -48,17 +49,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='where data, checkpoints, logs and pictures go',
     )
     parser.add_argument('--config', default=CONFIG)
-    parser.add_argument('--num-train', type=int, default=400)
-    parser.add_argument('--num-val', type=int, default=100)
+    parser.add_argument('--num-train', type=positive_int, default=400)
+    parser.add_argument('--num-val', type=positive_int, default=100)
     parser.add_argument(
         '--num-pictures',
-        type=int,
+        type=count,
         default=8,
         help='held-out images to draw with their prediction',
     )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
+        type=key_value,
         default=[],
         help='extra key=value config overrides for mim train and mim test',
     )
