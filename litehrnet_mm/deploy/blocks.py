@@ -271,8 +271,11 @@ class DeployFusion(nn.Module):
             for j in range(1, i + 1):
                 y = y + (x[i] if j == i else self.layers[i][j](x[j]))
             out.append(self._up_terms(i, x, y))
-        # In place: every sum is a fresh tensor, read by nothing else.
-        return [None if y is None else F.relu(y, inplace=True) for y in out]
+        # In place in inference: every sum is a fresh tensor that no later
+        # op reads. Not under autograd, which kept out[0] (a sum) for the
+        # backward of the convs that read it.
+        inplace = not torch.is_grad_enabled()
+        return [None if y is None else F.relu(y, inplace=inplace) for y in out]
 
 
 def _add_scaled(a: torch.Tensor, b: torch.Tensor, alpha) -> torch.Tensor:

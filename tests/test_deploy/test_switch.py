@@ -63,6 +63,26 @@ def test_float32_rounding_only(arch):
     assert max_diff(got, exact) <= 2 * max_diff(eager, exact) + 1e-6
 
 
+@pytest.mark.parametrize('arch', ['18', 'naive-18'])
+def test_gradients_through_the_deploy_form(arch):
+    """Inference only, but autograd still works (saliency, input
+    gradients): the same gradient w.r.t. the input as the eager model's, in
+    float64. The in-place ReLUs of inference stay out of autograd's way."""
+    model = random_weights_(LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3)))
+    model = model.double().eval()
+    deployed = copy.deepcopy(model).switch_to_deploy()
+    grads = []
+    for m in (model, deployed):
+        x = torch.randn(
+            1, 3, 64, 48, dtype=torch.float64,
+            generator=torch.Generator().manual_seed(0),
+        ).requires_grad_()  # fmt: skip
+        sum(o.square().sum() for o in m(x)).backward()
+        grads.append(x.grad)
+    scale = grads[0].abs().max().item()
+    assert (grads[1] - grads[0]).abs().max().item() < 1e-9 * max(1.0, scale)
+
+
 def test_in_place_returns_self_idempotent_and_without_bn():
     model = LiteHRNet(arch='18').train()
     assert model.switch_to_deploy() is model
