@@ -5,6 +5,7 @@ per runtime in ``exporters/``, the metadata beside each artifact in
 pictures from an exported model (``predict``) and int8 calibration
 (``quantize``)."""
 
+from .fold import unfoldable_layers
 from .switch import switch_to_deploy
 
-__all__ = ['switch_to_deploy']
+__all__ = ['switch_to_deploy', 'unfoldable_layers']

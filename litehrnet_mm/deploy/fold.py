@@ -8,6 +8,26 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+#: Normalisation layers by their base classes (BN, SyncBN and IN are
+#: ``_NormBase``).
+_NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
+
+
+def unfoldable_layers(model: nn.Module) -> List[str]:
+    """The layers of ``model`` (``'name (type)'``) that the deploy form
+    cannot fold: norms other than BN with running statistics (GN, LN, IN,
+    BN with ``track_running_stats=False``: nothing fixed to fold), and
+    ``ConvModule`` convs other than ``nn.Conv2d`` (``conv_cfg``)."""
+    found = []
+    for name, m in model.named_modules():
+        if isinstance(m, _NORMS) and not (
+            isinstance(m, _BatchNorm) and m.track_running_stats
+        ):
+            found.append(f'{name} ({type(m).__name__})')
+        elif isinstance(m, ConvModule) and not isinstance(m.conv, nn.Conv2d):
+            found.append(f'{name}.conv ({type(m.conv).__name__})')
+    return found
+
 
 def _bias_of(conv: nn.Module) -> torch.Tensor:
     """The conv's bias, zeros when it has none."""

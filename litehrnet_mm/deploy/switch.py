@@ -4,8 +4,10 @@ inference."""
 import torch
 import torch.nn as nn
 
+from litehrnet_mm.errors import DeployError
+
 from .blocks import DeployIterativeHead, DeployLiteHRModule, DeployStem
-from .fold import fold_sequential
+from .fold import fold_sequential, unfoldable_layers
 
 
 def switch_to_deploy(
@@ -29,9 +31,22 @@ def switch_to_deploy(
     The deploy form is for inference only: it has no BN layers, and its
     state dict differs from the trained one, so load weights first.
     Outputs stay within 1e-4 of the eager model in eval mode.
+
+    Raises:
+        DeployError: a layer it cannot fold (:func:`.fold.unfoldable_layers`:
+            GN, LN, IN, BN without running statistics, a conv of another
+            ``conv_cfg``), before anything is changed.
     """
     if model.deployed:
         return model
+    unfoldable = unfoldable_layers(model)
+    if unfoldable:
+        raise DeployError(
+            f'switch_to_deploy: {len(unfoldable)} layers cannot be folded, '
+            f'e.g. {", ".join(unfoldable[:3])}; the deploy form folds '
+            'BatchNorm with running statistics into plain convs: expected '
+            "norm_cfg=dict(type='BN') or SyncBN, and conv_cfg=None"
+        )
     model.eval()
     model.stem = DeployStem(model.stem, channels_last=channels_last)
     for i in range(model.num_stages):

@@ -136,6 +136,29 @@ def test_deploy_setting_switches_at_the_first_eval_forward():
         LiteHRNet(deploy=1)
 
 
+@pytest.mark.parametrize(
+    'norm_cfg, layer',
+    [
+        (dict(type='GN', num_groups=4), 'FittedGroupNorm'),
+        (dict(type='IN'), 'InstanceNorm2d'),
+        (dict(type='BN', track_running_stats=False), 'BatchNorm2d'),
+    ],
+)
+def test_norms_the_deploy_form_cannot_fold(norm_cfg, layer):
+    """deploy=True: refused when the backbone is built; switch_to_deploy:
+    one DeployError before anything changes (the model still trains)."""
+    from litehrnet_mm import ArchError, DeployError
+
+    with pytest.raises(ArchError, match=f'stem.conv1.[a-z]+ \\({layer}\\)'):
+        LiteHRNet(arch='18', norm_cfg=norm_cfg, deploy=True)
+    model = LiteHRNet(arch='18', norm_cfg=norm_cfg)
+    with pytest.raises(DeployError, match='cannot be folded'):
+        model.switch_to_deploy()
+    assert not model.deployed
+    model.train()(torch.rand(2, 3, 64, 48))
+    LiteHRNet(arch='18', norm_cfg=dict(type='SyncBN'), deploy=True)
+
+
 def test_deploy_setting_through_a_host_config():
     """The registry builds ``deploy=True`` from a config dict; a forward in
     training mode is refused before any step (a run would switch at its

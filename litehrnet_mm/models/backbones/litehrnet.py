@@ -234,6 +234,8 @@ class LiteHRNet(BaseModule):
         #: are dropped on loading.
         self.pruned_layers = self._drop_unread_layers()
         self._freeze_stages()
+        if deploy:
+            self._check_deployable()
         report_fitted_layers(self)
         # Any load, also as part of a bigger model: a checkpoint of another
         # preset gets one clear error naming the file and the keys, entries
@@ -443,6 +445,22 @@ class LiteHRNet(BaseModule):
         if self.with_head:
             branches = self.head_layer(branches)
         return tuple(branches[i] for i in self.out_indices)
+
+    def _check_deployable(self) -> None:
+        """``deploy=True`` with layers the deploy form cannot fold: one
+        error now, not at the first forward in eval mode."""
+        from litehrnet_mm.deploy import unfoldable_layers
+
+        unfoldable = unfoldable_layers(self)
+        if unfoldable:
+            raise ArchError(
+                'LiteHRNet: deploy=True, but the deploy form folds '
+                'BatchNorm with running statistics into plain convs, and '
+                f'{len(unfoldable)} layers cannot be folded (e.g. '
+                f'{", ".join(unfoldable[:2])}); expected '
+                "norm_cfg=dict(type='BN') or SyncBN and conv_cfg=None with "
+                'deploy=True, or deploy=False'
+            )
 
     def _frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 0:
