@@ -15,16 +15,16 @@ the caller's ``strict``:
   - a checkpoint of the deploy form (BN folded) into the training form: a
     :class:`~litehrnet_mm.errors.CheckpointError` whatever ``strict``
     says (the forms share 3 names, so strict=False would load 3 tensors);
-  - no tensor of ours under the prefix: where some are named like
-    Lite-HRNet's layers (another network's ``stage2``, ...), or where the
-    backbone itself is loaded (prefix ``''``: its ``load_state_dict``,
-    ``Pretrained`` without ``prefix``, mmseg's ``pretrained``), nothing
+  - no tensor of ours under the prefix, but other tensors there (another
+    network's weights: HRNet's ``stage2``, ResNet's ``conv1``), or where
+    the backbone itself is loaded (prefix ``''``: its ``load_state_dict``,
+    ``Pretrained`` without ``prefix``, mmseg's ``pretrained``): nothing
     would load, and the backbone would train from random weights after a
     warning: a :class:`~litehrnet_mm.errors.CheckpointError`, naming the
     prefix to use when the state dict holds a Lite-HRNet under one.
-    Otherwise (a model's checkpoint with nothing for its backbone, say a
-    head's alone): nothing to say; torch and mmengine report the missing
-    keys;
+    Nothing at all under the prefix (a checkpoint for the rest of a model,
+    say its head alone): nothing to say; torch and mmengine report the
+    missing keys;
   - entries of layers this backbone does not build (``out_indices`` reads
     none of their outputs, see ``LiteHRNet.unread_layers``): left
     out, with a note in the log;
@@ -300,20 +300,26 @@ def _refuse_deploy_form(
     )
 
 
-def _refuse_foreign_layers(
-    model: torch.nn.Module, fit: _Fit, source: str
+def _refuse_foreign(
+    model: torch.nn.Module, state_dict: dict, prefix: str, source: str
 ) -> None:
-    """Tensors under the backbone's prefix named like Lite-HRNet's layers
-    (``stem``, ``stage<i>``, ...) of which none is one of this backbone's:
-    another network's weights (HRNet's ``stage2``, ...); nothing would
-    load."""
-    examples = ', '.join(fit.prefix + k for k in _examples(list(fit.theirs)))
+    """Tensors under the backbone's prefix of which none is one of this
+    backbone's (another network's weights: HRNet's ``stage2``, ResNet's
+    ``conv1``, ...): nothing would load, and the backbone would train from
+    its random initialisation. Nothing under the prefix (a checkpoint for
+    the rest of the model) is torch's and mmengine's to report."""
+    under = [
+        k
+        for k, v in state_dict.items()
+        if isinstance(k, str) and k.startswith(prefix) and hasattr(v, 'shape')
+    ]
+    if not under:
+        return
     raise CheckpointError(
         f'{source} does not fit this {_name(model)}: none of its '
-        f'{len(fit.theirs)} tensors under {fit.prefix!r} is one of a '
-        f"Lite-HRNet's (e.g. {examples}), so nothing would load; expected "
-        'a Lite-HRNet checkpoint (names such as '
-        f'{fit.prefix}stem.conv1.conv.weight)'
+        f"{len(under)} tensors under {prefix!r} is one of a Lite-HRNet's "
+        f'(e.g. {", ".join(under[:3])}), so nothing would load; expected a '
+        f'Lite-HRNet checkpoint (names such as {prefix}stem.conv1.conv.weight)'
     )
 
 
@@ -373,10 +379,9 @@ def check_state_dict_fits(
     source = _source(state_dict, local_metadata)
     _refuse_deploy_form(model, fit, source)
     if not fit.ours:
-        if fit.theirs:
-            _refuse_foreign_layers(model, fit, source)
         if not prefix:
             _refuse_nothing_to_load(model, state_dict, source)
+        _refuse_foreign(model, state_dict, prefix, source)
         return
     _drop_pruned(model, state_dict, fit, source)
     if fit.exact:

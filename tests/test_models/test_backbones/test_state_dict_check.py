@@ -193,19 +193,30 @@ def test_weights_of_another_network_are_refused(strict):
         model.load_state_dict({}, strict=strict)
 
 
-def test_layers_named_like_ours_but_none_ours_are_refused():
-    """HRNet names its layers ``transition1``, ``stage2``: under the
-    backbone's prefix of a model, nothing of them would load."""
+@pytest.mark.parametrize(
+    'foreign',
+    [
+        # HRNet names its layers transition1, stage2, like ours.
+        {
+            'backbone.stage2.0.branches.0.0.conv1.weight': torch.zeros(1),
+            'backbone.transition1.0.0.weight': torch.zeros(1),
+        },
+        # ResNet's.
+        {
+            'backbone.conv1.weight': torch.zeros(64, 3, 7, 7),
+            'backbone.layer1.0.conv1.weight': torch.zeros(64, 64, 1, 1),
+        },
+    ],
+)
+def test_another_network_s_weights_under_the_prefix_are_refused(foreign):
+    """Under the backbone's prefix of a model (load_from), nothing of them
+    would load: refused whatever strict says."""
     model = Wrapper(arch='18')
-    hrnet_like = {
-        'backbone.stage2.0.branches.0.0.conv1.weight': torch.zeros(1),
-        'backbone.transition1.0.0.weight': torch.zeros(1),
-    }
     for strict in (False, True):
         with pytest.raises(
             CheckpointError, match="none of its 2 tensors under 'backbone.'"
         ):
-            model.load_state_dict(hrnet_like, strict=strict)
+            model.load_state_dict(foreign, strict=strict)
 
 
 def deploy_form_state_dict():
