@@ -416,8 +416,8 @@ class LiteHRNet(BaseModule):
                 )
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Return the branches of ``out_indices``, highest resolution
-        first, as a tuple."""
+        """Return the branches of ``out_indices``, in that order, as a
+        tuple (``out_channels`` and ``out_strides`` follow it)."""
         self._check_input(x)
         if self.deploy and self.training:
             raise ArchError(
