@@ -22,9 +22,12 @@ the caller's ``strict``:
     would load, and the backbone would train from random weights after a
     warning: a :class:`~litehrnet_mm.errors.CheckpointError`, naming the
     prefix to use when the state dict holds a Lite-HRNet under one.
-    Nothing at all under the prefix (a checkpoint for the rest of a model,
-    say its head alone): nothing to say; torch and mmengine report the
-    missing keys;
+    Where the backbone itself is loaded, the same for weights in an entry
+    mmengine does not read (``{'model': state_dict}``; a model's hooks see
+    only the entries under their prefix, so a whole model's load cannot
+    tell). Nothing at all under the prefix (a checkpoint for the rest of a
+    model, say its head alone): nothing to say; torch and mmengine report
+    the missing keys;
   - entries of layers this backbone does not build (``out_indices`` reads
     none of their outputs, see ``LiteHRNet.unread_layers``): left
     out, with a note in the log;
@@ -323,6 +326,22 @@ def _refuse_foreign(
     )
 
 
+def _refuse_nested_weights(state_dict: dict, source: str) -> None:
+    """A checkpoint whose weights sit in an entry mmengine does not read
+    (``{'model': state_dict}``, ``{'net': ...}``): mmengine takes
+    ``checkpoint['state_dict']``, else the whole dict, so it loads nothing
+    of them."""
+    for key, value in state_dict.items():
+        if litehrnet_prefix(value) is not None:
+            raise CheckpointError(
+                f'{source} holds its Lite-HRNet weights in the entry '
+                f'{key!r}, which mmengine does not read (it loads '
+                "checkpoint['state_dict'], else the checkpoint itself), so "
+                "nothing would load; expected them under 'state_dict': "
+                f"torch.save({{'state_dict': checkpoint[{key!r}]}}, path)"
+            )
+
+
 def _refuse_nothing_to_load(
     model: torch.nn.Module, state_dict: dict, source: str
 ) -> None:
@@ -380,6 +399,7 @@ def check_state_dict_fits(
     _refuse_deploy_form(model, fit, source)
     if not fit.ours:
         if not prefix:
+            _refuse_nested_weights(state_dict, source)
             _refuse_nothing_to_load(model, state_dict, source)
         _refuse_foreign(model, state_dict, prefix, source)
         return

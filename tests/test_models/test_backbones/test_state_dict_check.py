@@ -254,3 +254,21 @@ def test_strict_true_refuses_an_extra_entry_before_loading_anything():
     with pytest.warns(UserWarning, match='extra.key'):
         result = model.load_state_dict(state_dict, strict=False)
     assert result.unexpected_keys == ['extra.key']
+
+
+def test_weights_in_an_entry_mmengine_does_not_read(tmp_path):
+    """``{'model': state_dict}`` (torchvision's and others' form) as the
+    backbone's pretrained weights: mmengine loads
+    ``checkpoint['state_dict']``, else the whole dict, so nothing of the
+    weights; refused, naming the entry."""
+    path = tmp_path / 'nested.pth'
+    torch.save({'model': LiteHRNet(arch='18').state_dict()}, path)
+    pretrained = LiteHRNet(
+        arch='18', init_cfg=dict(type='Pretrained', checkpoint=str(path))
+    )
+    with pytest.raises(CheckpointError, match="in the entry 'model'"):
+        pretrained.init_weights()
+    with pytest.raises(CheckpointError, match="in the entry 'model'"):
+        LiteHRNet(arch='18').load_state_dict(
+            {'model': LiteHRNet(arch='18').state_dict()}, strict=False
+        )
