@@ -13,6 +13,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
+def _foldable_norm(m: nn.Module) -> bool:
+    """Whether ``m`` is a norm the deploy form folds: BatchNorm with
+    running statistics."""
+    return isinstance(m, _BatchNorm) and m.track_running_stats
+
+
 def unfoldable_layers(model: nn.Module) -> List[str]:
     """The layers of ``model`` (``'name (type)'``) that the deploy form
     cannot fold: norms other than BN with running statistics (GN, LN, IN,
@@ -20,9 +26,7 @@ def unfoldable_layers(model: nn.Module) -> List[str]:
     ``ConvModule`` convs other than ``nn.Conv2d`` (``conv_cfg``)."""
     found = []
     for name, m in model.named_modules():
-        if isinstance(m, _NORMS) and not (
-            isinstance(m, _BatchNorm) and m.track_running_stats
-        ):
+        if isinstance(m, _NORMS) and not _foldable_norm(m):
             found.append(f'{name} ({type(m).__name__})')
         elif isinstance(m, ConvModule) and not isinstance(m.conv, nn.Conv2d):
             found.append(f'{name}.conv ({type(m.conv).__name__})')
@@ -64,7 +68,7 @@ def fold_conv_bn(
     weight = conv.weight.detach()
     bias = _bias_of(conv)
     if bn is not None:
-        if not isinstance(bn, _BatchNorm) or not bn.track_running_stats:
+        if not _foldable_norm(bn):
             raise TypeError(
                 f'switch_to_deploy: cannot fold {bn!r}; expected a '
                 'BatchNorm layer with running statistics'
@@ -207,7 +211,7 @@ def fold_transposed_conv_bn(
             'fold_transposed_conv_bn: groups > 1 is not supported; '
             f'got groups={conv.groups}'
         )
-    if not isinstance(bn, _BatchNorm) or not bn.track_running_stats:
+    if not _foldable_norm(bn):
         raise TypeError(
             f'fold_transposed_conv_bn: cannot fold {bn!r}; expected a '
             'BatchNorm layer with running statistics'
@@ -237,7 +241,7 @@ def fold_norms_(model: nn.Module) -> int:
         names = list(seq._modules)
         for first, second in zip(names, names[1:]):
             conv, bn = seq._modules[first], seq._modules[second]
-            if not isinstance(bn, _BatchNorm) or not bn.track_running_stats:
+            if not _foldable_norm(bn):
                 continue
             if isinstance(conv, nn.ConvTranspose2d) and conv.groups == 1:
                 seq._modules[first] = fold_transposed_conv_bn(conv, bn)

@@ -199,6 +199,11 @@ def _describe(model: torch.nn.Module) -> str:
     return f'arch={arch!r}' if arch else 'custom extra'
 
 
+def _name(model: torch.nn.Module) -> str:
+    """``LiteHRNet (arch='18')``: the model as the messages name it."""
+    return f'{type(model).__name__} ({_describe(model)})'
+
+
 def _drop_pruned(
     model: torch.nn.Module, state_dict: dict, fit: _Fit, source: str
 ) -> None:
@@ -232,9 +237,8 @@ def _refuse_another_preset(
         'some with other shapes.'
     )
     raise CheckpointError(
-        f'{source} does not fit this {type(model).__name__} '
-        f'({_describe(model)}): its tensors under {fit.prefix!r}: '
-        f'{fit.problems()}.{hint}'
+        f'{source} does not fit this {_name(model)}: its tensors under '
+        f'{fit.prefix!r}: {fit.problems()}.{hint}'
     )
 
 
@@ -265,10 +269,6 @@ def litehrnet_prefix(state_dict: Any) -> Optional[str]:
         ):
             return prefix
     return None
-
-
-def _name(model: torch.nn.Module) -> str:
-    return f'{type(model).__name__} ({_describe(model)})'
 
 
 def _deployed_names(model: torch.nn.Module) -> frozenset:
@@ -412,9 +412,8 @@ def check_state_dict_fits(
     for k in fit.wrong:
         del state_dict[prefix + k]
     warnings.warn(
-        f'{source} does not fit this {type(model).__name__} '
-        f'({_describe(model)}): its tensors under {prefix!r}: '
-        f'{len(fit.wrong)} with other shapes ('
+        f'{source} does not fit this {_name(model)}: its tensors under '
+        f'{prefix!r}: {len(fit.wrong)} with other shapes ('
         + '; '.join(
             f'{prefix}{k}: checkpoint {fit.theirs[k]} vs model {fit.own[k]}'
             for k in fit.wrong[:3]
@@ -447,14 +446,14 @@ def checked_for_load(
     _refuse_another_preset(model, fit, source)
     if strict:
         raise CheckpointError(
-            f'{source} does not fit this {type(model).__name__} '
-            f'({_describe(model)}): its tensors: {fit.problems()}. With '
+            f'{source} does not fit this {_name(model)}: its tensors: '
+            f'{fit.problems()}. With '
             'strict=False what fits is loaded and the rest named in a '
             'warning.'
         )
     warnings.warn(
-        f'{source} loaded partly into this '
-        f'{type(model).__name__} ({_describe(model)}), strict=False: its '
+        f'{source} loaded partly into this {_name(model)}, '
+        'strict=False: its '
         f"tensors: {fit.problems()}. The model's tensors among them keep "
         'their initial values.',
         stacklevel=3,
