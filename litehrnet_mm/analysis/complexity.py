@@ -15,19 +15,23 @@ The official Lite-HRNet table was made with `torchstat`. Its rules, which
   counted; ``Sigmoid`` and everything else 0;
 * the total is printed in units of 2^20 ("M").
 
-:func:`conv_macs` counts what the convolutions really compute: every call,
-multiply-accumulates only, in units of 10^6 (``FlopCounterMode`` / 2). The
+:func:`conv_macs` counts what the convolutions (transposed ones too)
+really compute: every call, multiply-accumulates only, in units of 10^6
+(``FlopCounterMode``'s convolution FLOPs / 2; linear layers and matrix
+products are not counted). The
 official fusion (and mmpose's port) run the convs ``f_i0`` of every fusion
 twice on the same input; we run them once and double the result, so two
 figures are reported: ``macs`` (the network as the official code and the
 port compute it) and ``macs_ours`` (what this package computes).
 """
 
+import math
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
 
 from litehrnet_mm.models.blocks.fusion import ResizeNearest
 from litehrnet_mm.models.blocks.lite_hr_module import LiteHRModule
@@ -58,11 +62,15 @@ def _first_tensor(obj):
     return None
 
 
-def _conv_macs(module: nn.Conv2d, out: torch.Tensor) -> int:
-    """Multiply-accumulates of one conv call (no bias)."""
-    k_h, k_w = module.kernel_size
-    per_position = k_h * k_w * module.in_channels // module.groups
-    return per_position * _numel(out)
+def _conv_macs(module: _ConvNd, inp: torch.Tensor, out: torch.Tensor) -> int:
+    """Multiply-accumulates of one conv call (no bias): each output value
+    of a conv sums a kernel over its group's input channels; each input
+    value of a transposed conv (a deconv head) is spread by a kernel over
+    its group's output channels."""
+    kernel = math.prod(module.kernel_size)
+    if module.transposed:
+        return kernel * module.out_channels // module.groups * _numel(inp)
+    return kernel * module.in_channels // module.groups * _numel(out)
 
 
 def torchstat_count(
@@ -70,7 +78,7 @@ def torchstat_count(
 ) -> int:
     """FLOPs of one call of a leaf module under the torchstat rules."""
     if isinstance(module, nn.Conv2d):
-        flops = _conv_macs(module, out)
+        flops = _conv_macs(module, inp, out)
         if module.bias is not None:
             flops += _numel(out)
         return flops
@@ -134,8 +142,8 @@ def conv_macs(model: nn.Module, forward: Callable[[], object]) -> float:
     total = [0]
 
     def on_call(m, i, o):
-        if isinstance(m, nn.Conv2d):
-            total[0] += _conv_macs(m, o)
+        if isinstance(m, _ConvNd):
+            total[0] += _conv_macs(m, i, o)
 
     _run_with_leaf_hooks(model, forward, on_call)
     return total[0] / MEGA
@@ -155,8 +163,8 @@ def repeated_fusion_macs(
     total = [0]
 
     def on_call(m, i, o):
-        if isinstance(m, nn.Conv2d) and id(m) in repeated:
-            total[0] += _conv_macs(m, o)
+        if isinstance(m, _ConvNd) and id(m) in repeated:
+            total[0] += _conv_macs(m, i, o)
 
     _run_with_leaf_hooks(model, forward, on_call)
     return total[0] / MEGA

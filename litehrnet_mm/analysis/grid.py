@@ -134,20 +134,23 @@ def run_grid(
                     log(f'  {w.note}')
             stop_converters()  # an idle converter holds GBs while timed
             log(f'timing {len(running)} paths, batch {batch}')
-            results = time_blocks(
-                {w.name: w.block for w in running},
-                rounds=rounds,
-                block_seconds=block_seconds,
-                pause=pause,
-                log=log,
-            )
+            if running:
+                results = time_blocks(
+                    {w.name: w.block for w in running},
+                    rounds=rounds,
+                    block_seconds=block_seconds,
+                    pause=pause,
+                    log=log,
+                )
         finally:
             for w in workers:
                 w.stop()
         for w in workers:
             row = rows.setdefault(w.name, w)
             if w.name in results:
-                row.seconds[batch] = results[w.name].median
+                timing = results[w.name]
+                row.seconds[batch] = timing.median
+                row.spread[batch] = timing.high / timing.low
             if w.diff is not None:
                 row.diff = max(row.diff or 0.0, w.diff)
             row.note = row.note or w.note

@@ -146,10 +146,23 @@ def _state_dict_of(checkpoint: str) -> Dict[str, object]:
 
 
 def scope_of(cfg) -> str:
-    """The host of a config: ``'mmpose'`` or ``'mmseg'``."""
+    """The host of a config: ``'mmpose'`` or ``'mmseg'`` (its
+    ``default_scope``, else told by the model's type).
+
+    Raises:
+        ConfigError: the config is another host's (``default_scope``
+            mmdet, mmpretrain, ...).
+    """
     scope = cfg.get('default_scope')
     if scope in ('mmpose', 'mmseg'):
         return scope
+    if scope is not None:
+        filename = getattr(cfg, 'filename', None)
+        where = f'config {filename}' if filename else 'the config'
+        raise ConfigError(
+            f'{where}: default_scope={scope!r}; expected an mmpose or mmseg '
+            "config (default_scope='mmpose' or 'mmseg')"
+        )
     model_type = str(cfg.model.get('type', ''))
     if model_type in ('EncoderDecoder', 'CascadeEncoderDecoder'):
         return 'mmseg'

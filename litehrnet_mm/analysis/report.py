@@ -5,7 +5,7 @@ import os
 import platform
 import time
 from importlib import metadata
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from .worker import Worker
 
@@ -50,6 +50,24 @@ def versions(runtimes: Sequence[str]) -> str:
     return ', '.join(found)
 
 
+def busy() -> str:
+    """A warning when the machine is busy before a run (a load average
+    over the last minute of at least its cores), else ``''``: the
+    timings' rounds then spread (see :data:`SPREAD`)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return ''
+    cores = os.cpu_count() or 1
+    if load < cores:
+        return ''
+    return (
+        f'load average {load:.2f} on {cores} cores before the run: other '
+        'processes compete for the CPU, and the timings will spread; rerun '
+        'on a quiet machine for figures to quote'
+    )
+
+
 def heading(
     what: str,
     threads: int,
@@ -60,11 +78,25 @@ def heading(
 ) -> str:
     """``WHAT, DATE; MACHINE; load average ...; N s; `COMMAND```."""
     date = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    plural = '' if threads == 1 else 's'
     return (
         f'{what}, {date}; {cpu_name()}, {os.cpu_count()} cores, {threads} '
-        f'threads; {versions(runtimes)}; load average {load_before} '
+        f'thread{plural}; {versions(runtimes)}; load average {load_before} '
         f'before, {load_average()} after; {seconds:.0f} s; `{command}`'
     )
+
+
+#: A path whose slowest round took more than this times its fastest is
+#: marked: the machine was busy while it ran, its median is unsure.
+SPREAD = 1.5
+
+
+def per_second(value: float) -> str:
+    """Images per second, to three significant figures (whole numbers
+    from 100 up)."""
+    if value >= 100:
+        return f'{value:.0f}'
+    return f'{value:.3g}'
 
 
 def _cells(row: Worker) -> List[str]:
@@ -82,9 +114,11 @@ def inference_table(
     rows: List[Worker], batches: List[int], metric: str = 'AP'
 ) -> str:
     """Latency at the first batch size, throughput at the others, each
-    with its ratio to the first row (the reference); ``metric`` names the
-    published accuracy column (COCO ``'AP'``, Cityscapes ``'mIoU'``)."""
-    reference = rows[0].seconds
+    with its ratio to the reference: the first row timed at that batch
+    size (named under the table when it is not the first row); ``metric``
+    names the published accuracy column (COCO ``'AP'``, Cityscapes
+    ``'mIoU'``). A figure whose rounds spread by more than :data:`SPREAD`
+    is marked ``*``."""
     header = ['model', metric, 'runtime', 'precision', 'max abs diff vs eager']
     for b in batches:
         unit = 'ms' if b == batches[0] else 'img/s'
@@ -93,6 +127,12 @@ def inference_table(
         '| ' + ' | '.join(header) + ' |',
         '| ' + ' | '.join('---' for _ in header) + ' |',
     ]
+    references = {}
+    for b in batches:
+        timed = [r for r in rows if b in r.seconds]
+        if timed:
+            references[b] = timed[0]
+    spread = False
     for row in rows:
         cells = _cells(row)
         for b in batches:
@@ -100,11 +140,25 @@ def inference_table(
             if t is None:
                 cells += [row.note, '']
                 continue
-            value = f'{t * 1e3:.1f}' if b == batches[0] else f'{b / t:.0f}'
-            ref = reference.get(b)
-            cells += [value, f'{ref / t:.2f}' if ref else '']
+            value = f'{t * 1e3:.1f}' if b == batches[0] else per_second(b / t)
+            if row.spread.get(b, 1.0) > SPREAD:
+                value, spread = value + '*', True
+            ref = references[b].seconds[b]
+            cells += [value, f'{ref / t:.2f}']
         lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
+    notes = []
+    for b, ref in references.items():
+        if ref is not rows[0]:
+            label = f'{ref.spec["candidate"].label} ({ref.spec["path"]})'
+            notes.append(
+                f'x ref at batch {b}: over {label}, the first row timed there'
+            )
+    if spread:
+        notes.append(
+            f'\\* its rounds spread by more than {SPREAD}x (slowest over '
+            'fastest): the machine was busy, the median is unsure'
+        )
+    return '\n'.join(lines + ([''] + notes if notes else []))
 
 
 def best_paths(rows: List[Worker], batches: List[int]) -> str:
@@ -125,19 +179,25 @@ def best_paths(rows: List[Worker], batches: List[int]) -> str:
                 figure = (
                     f'{t * 1e3:.1f} ms'
                     if b == batches[0]
-                    else f'{b / t:.0f} img/s'
+                    else f'{per_second(b / t)} img/s'
                 )
                 parts.append(f'{label}: {figure} ({best.spec["path"]})')
         lines.append(f'- batch {b}, best path: ' + '; '.join(parts))
     return '\n'.join(lines)
 
 
-def steps_table(title: str, seconds: Dict[str, float]) -> str:
-    """A table of training steps, each with its ratio to the first."""
-    base = next(iter(seconds.values()))
+def steps_table(
+    title: str,
+    seconds: Dict[str, float],
+    notes: Optional[Dict[str, str]] = None,
+) -> str:
+    """A table of training steps, each with its ratio to the first timed;
+    ``notes``: the steps that could not run, and why."""
+    base = next(iter(seconds.values()), None)
     lines = [f'| {title} | ms | x first |', '| --- | --- | --- |']
     lines += [
         f'| {name} | {t * 1e3:.0f} | {base / t:.2f} |'
         for name, t in seconds.items()
     ]
+    lines += [f'| {name} | {note} | |' for name, note in (notes or {}).items()]
     return '\n'.join(lines)

@@ -21,6 +21,7 @@ import sys
 from typing import Callable, Dict, List, Optional
 
 from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.errors import LiteHRNetError
 
 __all__ = ['benchmark_app_command', 'median_latency', 'time_artifacts']
 
@@ -77,6 +78,13 @@ def median_latency(output: str) -> float:
     return float(found.group(1)) * _UNITS[found.group(2)]
 
 
+def _last_error(proc: subprocess.CompletedProcess) -> str:
+    """The last line benchmark_app printed (its error's own text: on a
+    model it cannot read, after the traceback)."""
+    lines = (proc.stdout + '\n' + proc.stderr).strip().splitlines()
+    return (lines or ['no output'])[-1].strip()[:300]
+
+
 def time_artifacts(
     files: List[str],
     threads: int,
@@ -95,6 +103,11 @@ def time_artifacts(
                 capture_output=True,
                 text=True,
             )
+            if proc.returncode != 0:
+                raise LiteHRNetError(
+                    f'second harness: benchmark_app failed on {file} '
+                    f'(status {proc.returncode}): {_last_error(proc)}'
+                )
             latencies[file].append(median_latency(proc.stdout + proc.stderr))
         if log:
             log(

@@ -73,6 +73,8 @@ def time_blocks(
     Returns:
         ``name -> Timing`` in the order of ``candidates``.
     """
+    if not candidates:
+        raise ValueError('time_blocks: no candidates to time')
     if rounds < 1 or min_calls < 1:
         raise ValueError(
             f'time_blocks: rounds={rounds}, min_calls={min_calls}; '

@@ -119,6 +119,8 @@ class Worker:
         self.note = note
         self.diff: Optional[float] = None
         self.seconds: Dict[int, float] = {}
+        #: Slowest round over fastest, by batch size.
+        self.spread: Dict[int, float] = {}
         self._process = self._conn = None
 
     @property

@@ -12,6 +12,7 @@ errors before any work.
 """
 
 import argparse
+import math
 import os
 import sys
 from typing import Callable, Optional, Sequence
@@ -97,7 +98,15 @@ count = argument_type(int, lambda v: v >= 0, 'an int >= 0')
 key_value = argument_type(
     str, lambda v: '=' in v, 'KEY=VALUE (e.g. model.backbone.arch=30)'
 )
-#: A number > 0 (a tolerance, seconds).
-positive_float = argument_type(float, lambda v: v > 0, 'a number > 0')
+#: A finite number > 0 (a tolerance, seconds).
+positive_float = argument_type(
+    float, lambda v: math.isfinite(v) and v > 0, 'a finite number > 0'
+)
+#: A finite number >= 0 (seconds of pause).
+seconds = argument_type(
+    float,
+    lambda v: math.isfinite(v) and v >= 0,
+    'seconds, a finite number >= 0',
+)
 #: A number in [0, 1] (a score threshold).
 fraction = argument_type(float, lambda v: 0 <= v <= 1, 'a number in [0, 1]')

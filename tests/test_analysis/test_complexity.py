@@ -222,3 +222,89 @@ def test_seg_tool_counts_backbone_and_head_with_complexity():
     without = tool.measure(str(REPO / SEG_CONFIG), shape, without_head=True)
     assert without['with_head'] is False
     assert without['macs_head'] > 3 * row['macs_head']
+
+
+def test_conv_macs_count_transposed_convs_like_flop_counter():
+    """A deconv head (SimpleBaseline's) is counted as torch counts it:
+    each input value spread by its kernel over the output channels."""
+    model = nn.Sequential(
+        nn.ConvTranspose2d(8, 6, 4, stride=2, padding=1, bias=False),
+        nn.ConvTranspose2d(6, 6, 3, stride=1, padding=1, groups=3),
+    )
+    x = torch.rand(2, 8, 5, 7)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x)
+    assert conv_macs(model, lambda: model(x)) == pytest.approx(
+        counter.get_total_flops() / 2 / 1e6
+    )
+    assert conv_macs(model, lambda: model(x)) * 1e6 == (
+        8 * 6 * 16 * 2 * 5 * 7 + 6 * 2 * 9 * 2 * 10 * 14
+    )
+
+
+def test_tool_on_another_models_config_prints_its_conv_macs(tmp_path, capsys):
+    """mmpose's port (the same network, computing f_i0 twice): one conv
+    MACs figure, not the two of ours."""
+    pytest.importorskip('mmpose')
+    config = tmp_path / 'port.py'
+    config.write_text(
+        textwrap.dedent(POSE_CONFIG).replace(
+            "type='litehrnet_mm.LiteHRNet', arch='18'",
+            f"type='LiteHRNet', extra={arch_to_extra('18')!r}",
+        )
+    )
+    load_tool('tools/analysis/complexity.py').main([str(config)])
+    out = capsys.readouterr().out
+    assert '  conv MACs          242.3M  (every conv call' in out
+    assert 'ours' not in out
+
+
+def test_tool_names_a_size_the_model_does_not_take(tmp_path):
+    pytest.importorskip('mmpose')
+    from litehrnet_mm import ConfigError
+
+    config = tmp_path / 'port.py'
+    config.write_text(
+        textwrap.dedent(POSE_CONFIG).replace(
+            "type='litehrnet_mm.LiteHRNet', arch='18'",
+            f"type='LiteHRNet', extra={arch_to_extra('18')!r}",
+        )
+    )
+    main = load_tool('tools/analysis/complexity.py').main
+    with pytest.raises(ConfigError, match='does not run on an input of'):
+        main([str(config), '--shape', '97', '65'])
+
+
+def test_tool_names_another_hosts_config(tmp_path):
+    from litehrnet_mm import ConfigError
+
+    config = tmp_path / 'det.py'
+    config.write_text("default_scope = 'mmdet'\nmodel = dict(type='X')\n")
+    main = load_tool('tools/analysis/complexity.py').main
+    with pytest.raises(ConfigError, match="default_scope='mmdet'; expected"):
+        main([str(config)])
+
+
+def test_seg_tool_refuses_another_backbone_and_reads_the_built_one(
+    tmp_path,
+):
+    pytest.importorskip('mmseg')
+    from litehrnet_mm import ConfigError
+
+    tool = load_tool('tools/analysis/seg_complexity.py')
+    other = tmp_path / 'hrnet.py'
+    other.write_text(
+        f"_base_ = ['{REPO / SEG_CONFIG}']\n"
+        "model = dict(backbone=dict(_delete_=True, type='HRNet'))\n"
+    )
+    with pytest.raises(ConfigError, match="backbone 'HRNet'; expected"):
+        tool.main([str(other)])
+    # arch and with_head left to the backbone's defaults: read from it.
+    bare = tmp_path / 'bare.py'
+    bare.write_text(
+        f"_base_ = ['{REPO / SEG_CONFIG}']\n"
+        'model = dict(backbone=dict(_delete_=True, '
+        "type='litehrnet_mm.LiteHRNet', out_indices=(0, 1, 2, 3)))\n"
+    )
+    row = tool.measure(str(bare), (64, 64))
+    assert (row['arch'], row['with_head']) == ('18', True)

@@ -130,7 +130,7 @@ class StandIn:
     def __init__(self, path, diff, note=''):
         self.spec = {'path': path}
         self.name = f'm | {path}'
-        self.diff, self.note, self.seconds = diff, note, {}
+        self.diff, self.note, self.seconds, self.spread = diff, note, {}, {}
         self.started_with = self.stopped = None
 
     def start(self, context, atol):
@@ -176,6 +176,21 @@ def test_each_batch_is_checked_timed_and_stopped_then_rows_merge():
     assert rows[0].seconds[1] == pytest.approx(1e-3)
     assert rows[1].diff == pytest.approx(0.04)  # the largest difference
     assert rows[2].seconds == {} and rows[2].note == 'export fails (X)'
+    assert rows[1].spread == {1: 1.0, 4: 1.0}  # slowest round over fastest
+
+
+def test_a_batch_with_nothing_to_time_leaves_notes_not_a_crash():
+    rows = grid.run_grid(
+        [1],
+        lambda batch: [StandIn('onnxruntime fp32', None, 'export fails (X)')],
+        context=None,
+        atol=1e-4,
+        rounds=1,
+        block_seconds=0.001,
+        pause=0,
+        log=lambda line: None,
+    )
+    assert [(r.seconds, r.note) for r in rows] == [({}, 'export fails (X)')]
 
 
 def test_a_model_that_does_not_run_at_the_size_is_a_result(monkeypatch):

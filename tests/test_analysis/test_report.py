@@ -2,7 +2,12 @@
 each model's best path, and the heading that dates and places a run."""
 
 from litehrnet_mm.analysis.candidates import pose_candidates
-from litehrnet_mm.analysis.report import best_paths, heading, inference_table
+from litehrnet_mm.analysis.report import (
+    best_paths,
+    heading,
+    inference_table,
+    steps_table,
+)
 from litehrnet_mm.analysis.worker import Worker
 
 PORT, OURS = pose_candidates('18', peers=False)
@@ -64,3 +69,58 @@ def test_heading_dates_and_places_the_run():
 def test_seg_table_names_its_accuracy_column_miou():
     header = inference_table(ROWS, [1], metric='mIoU').splitlines()[0]
     assert header.startswith('| model | mIoU | runtime |')
+
+
+def test_a_busy_row_is_marked_and_the_reference_is_the_first_timed():
+    """A path whose rounds spread by more than SPREAD is marked; when the
+    first row did not run at a batch size (the port at a size it cannot
+    take), the ratios there are to the first row that did, named."""
+    rows = [
+        _row(PORT, 'eager', {1: 0.040}, 0.0),
+        _row(OURS, 'deployed', {1: 0.020, 16: 0.16}, 1e-5),
+        _row(OURS, 'openvino fp32', {1: 0.010, 16: 0.08}, 1e-5),
+    ]
+    rows[2].spread = {1: 1.2, 16: 2.0}
+    lines = inference_table(rows, [1, 16]).splitlines()
+    assert lines[2].endswith('| 40.0 | 1.00 |  |  |')
+    assert lines[3].endswith('| 20.0 | 2.00 | 100 | 1.00 |')
+    assert lines[4].endswith('| 10.0 | 4.00 | 200* | 2.00 |')
+    assert lines[6:] == [
+        'x ref at batch 16: over Lite-HRNet-18 (litehrnet_mm) (deployed), '
+        'the first row timed there',
+        '\\* its rounds spread by more than 1.5x (slowest over fastest): the '
+        'machine was busy, the median is unsure',
+    ]
+
+
+def test_throughput_keeps_three_significant_figures():
+    rows = [_row(PORT, 'eager', {1: 0.5, 4: 2.0})]
+    assert (
+        inference_table(rows, [1, 4])
+        .splitlines()[2]
+        .endswith('| 500.0 | 1.00 | 2 | 1.00 |')
+    )
+    rows = [_row(PORT, 'eager', {1: 0.5, 4: 1.7})]
+    assert (
+        inference_table(rows, [1, 4])
+        .splitlines()[2]
+        .endswith('| 2.35 | 1.00 |')
+    )
+    assert best_paths(rows, [1, 4]).endswith('2.35 img/s (eager)')
+
+
+def test_steps_that_do_not_run_are_a_row_with_their_reason():
+    table = steps_table(
+        'training step, batch 2',
+        {'ours': 0.5},
+        {'port': 'does not run at 64x48 (RuntimeError)'},
+    ).splitlines()
+    assert table[2:] == [
+        '| ours | 500 | 1.00 |',
+        '| port | does not run at 64x48 (RuntimeError) | |',
+    ]
+
+
+def test_heading_says_one_thread():
+    line = heading('pose, 256x192', 1, [], '1.00', 1.0, 'cmd')
+    assert ', 1 thread; torch ' in line

@@ -61,3 +61,19 @@ def test_times_a_real_artifact(tmp_path):
     times = time_artifacts([path], 1, rounds=1, seconds=1, log=logged.append)
     assert list(times) == [path] and times[path] > 0
     assert logged == [f'round 1/1: tiny.xml {times[path]:.2f} ms']
+
+
+@pytest.mark.slow
+def test_an_artifact_benchmark_app_cannot_run_is_named(tmp_path):
+    from litehrnet_mm import LiteHRNetError
+
+    file = tmp_path / 'm.xml'
+    file.write_text('<net></net>')
+    (tmp_path / 'm.bin').write_bytes(b'x')
+    with pytest.raises(LiteHRNetError) as error:
+        time_artifacts([str(file)], 1, rounds=1, seconds=1)
+    message = str(error.value)
+    assert message.startswith(
+        f'second harness: benchmark_app failed on {file} (status '
+    )
+    assert 'Unable to read the model' in message

@@ -44,5 +44,7 @@ def test_blocks_are_sized_interleaved_and_report_the_time_per_call():
 
 
 def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match='no candidates'):
+        time_blocks({})
     with pytest.raises(ValueError, match='rounds=0'):
         time_blocks({'a': local_block(lambda: None)}, rounds=0)

@@ -14,16 +14,40 @@ CASES = [
     ('tools/analysis/benchmark.py', ['--shape', '0', '0'],
      "--shape: '0'; expected an int >= 1"),
     ('tools/analysis/benchmark.py', ['--atol', '0'],
-     "--atol: '0'; expected a number > 0"),
+     "--atol: '0'; expected a finite number > 0"),
     ('tools/analysis/benchmark.py', ['--rounds', '0'],
      "--rounds: '0'; expected an int >= 1"),
     ('tools/analysis/benchmark.py', ['--pause', '-1'],
-     '--pause -1; expected seconds >= 0'),
+     "--pause: '-1'; expected seconds, a finite number >= 0"),
+    ('tools/analysis/benchmark.py', ['--pause', 'nan'],
+     "--pause: 'nan'; expected seconds, a finite number >= 0"),
+    ('tools/analysis/benchmark.py', ['--block-seconds', 'inf'],
+     "--block-seconds: 'inf'; expected a finite number > 0"),
+    # A precision no asked runtime has: its paths would vanish unsaid.
+    ('tools/analysis/benchmark.py', ['--precisions', 'fp32', 'fp16'],
+     '--precisions fp16: none of --runtimes onnxruntime openvino has it '
+     '(fp16 on litert, ncnn)'),
+    # Options a mode would ignore.
+    ('tools/analysis/benchmark.py', ['--profile', '--task', 'seg'],
+     '--profile profiles ours (Lite-HRNet pose, --arch) on ONNX Runtime '
+     'and OpenVINO at batch 1; it takes no --task seg'),
+    ('tools/analysis/benchmark.py', ['--train', '--runtimes', 'openvino',
+                                     '--no-peers'],
+     "--train times the training step of mmpose's port and ours, in "
+     'PyTorch; it takes no --runtimes, --no-peers'),
+    ('tools/analysis/benchmark.py', ['--train', '--profile'],
+     '--train and --profile: one at a time'),
+    ('tools/analysis/benchmark.py', ['--train-batch', '4'],
+     '--train-batch goes with --train'),
     ('tools/analysis/complexity.py', [], 'give a CONFIG or --arch (one of'),
     ('tools/analysis/complexity.py', ['--arch', '18', '--shape', '0', '0'],
      '--shape 0 0; expected H W'),
     ('tools/analysis/complexity.py', ['--arch', '18', '--num-keypoints', '0'],
      "--num-keypoints: '0'; expected an int >= 1"),
+    ('tools/analysis/complexity.py', [str(POSE_DEMO), '--num-keypoints', '3'],
+     '--num-keypoints goes with --arch (a config has its own head)'),
+    ('tools/analysis/complexity.py', ['--arch', '19'],
+     "--arch: invalid choice: '19'"),
     ('tools/analysis/seg_complexity.py', ['--shape', '0', '0'],
      "--shape: '0'; expected an int >= 1"),
 ]  # fmt: skip
@@ -44,6 +68,18 @@ def test_benchmark_keep_that_is_a_file_is_refused(tmp_path, capsys):
         load_tool('tools/analysis/benchmark.py').main(['--keep', str(file)])
     assert f'--keep {file} is a file' in capsys.readouterr().err
     assert file.read_text() == 'a file'
+
+
+def test_benchmark_keep_that_cannot_be_made_is_refused(tmp_path, capsys):
+    file = tmp_path / 'kept'
+    file.write_text('a file')
+    with pytest.raises(SystemExit):
+        load_tool('tools/analysis/benchmark.py').main(
+            ['--keep', str(file / 'inside')]
+        )
+    assert f'--keep {file}/inside: cannot make or write the folder' in (
+        capsys.readouterr().err
+    )
 
 
 def test_seg_complexity_names_a_pose_config():

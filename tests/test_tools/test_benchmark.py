@@ -53,3 +53,29 @@ def test_benchmark_tabulates_checked_and_timed_paths(tmp_path):
     kept = sorted(p.name for p in (tmp_path / 'kept').iterdir())
     assert 'seg-18-b1-openvino-fp32.xml' in kept
     assert 'seg-18-b1-onnxruntime-fp32.onnx' in kept
+
+
+def test_train_at_a_size_the_port_cannot_take_times_ours_and_says_so():
+    args = ['--train', '--train-batch', '2', '--shape', '64', '48']
+    args += ['--rounds', '1', '--block-seconds', '0.01', '--pause', '0']
+    args += ['--threads', '1']
+    proc = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'analysis' / 'benchmark.py')]
+        + args,
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [
+        line for line in proc.stdout.splitlines() if line.startswith('| Lite')
+    ]
+    assert rows[0].startswith('| Lite-HRNet-18 (litehrnet_mm) | ')
+    assert rows[0].endswith(' | 1.00 |')
+    assert rows[1] == (
+        '| Lite-HRNet-18 (mmpose port) | does not run at 64x48 '
+        '(RuntimeError) | |'
+    )
+    assert ', 1 thread; torch ' in proc.stdout

@@ -25,6 +25,7 @@ stdout, headed by the date, the machine, its load and the command.
 
 import argparse
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -35,6 +36,7 @@ from litehrnet_mm.utils.cli import (
     positive_float,
     positive_int,
     run_tool,
+    seconds,
 )
 
 
@@ -63,8 +65,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--runtimes',
         nargs='+',
-        default=['onnxruntime', 'openvino'],
         choices=sorted(PRECISIONS),
+        help=f'default {" ".join(DEFAULT_RUNTIMES)}',
     )
     parser.add_argument(
         '--precisions',
@@ -80,11 +82,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument('--calib-images', type=positive_int, default=16)
     parser.add_argument('--train', action='store_true')
-    parser.add_argument('--train-batch', type=positive_int, default=16)
+    parser.add_argument('--train-batch', type=positive_int, help='default 16')
     parser.add_argument('--profile', action='store_true')
     parser.add_argument('--rounds', type=positive_int, default=5)
     parser.add_argument('--block-seconds', type=positive_float, default=0.5)
-    parser.add_argument('--pause', type=float, default=0.2)
+    parser.add_argument('--pause', type=seconds, default=0.2)
     parser.add_argument('--threads', type=positive_int, default=os.cpu_count())
     parser.add_argument('--atol', type=positive_float, default=1e-4)
     parser.add_argument(
@@ -94,18 +96,103 @@ def parse_args(argv=None) -> argparse.Namespace:
         "harness, e.g. OpenVINO's benchmark_app)",
     )
     args = parser.parse_args(argv)
-    if args.pause < 0:
-        parser.error(f'--pause {args.pause:g}; expected seconds >= 0')
-    if (
-        args.keep
-        and os.path.exists(args.keep)
-        and not os.path.isdir(args.keep)
-    ):
-        parser.error(f'--keep {args.keep} is a file; expected a folder')
+    unused = _unused_option(args, parser)
+    if unused:
+        parser.error(unused)
+    for option in ('models', 'batch', 'runtimes', 'precisions'):
+        value = getattr(args, option)
+        if value is not None:  # each once, in the order given
+            setattr(args, option, list(dict.fromkeys(value)))
+    args.runtimes = args.runtimes or list(DEFAULT_RUNTIMES)
+    args.train_batch = args.train_batch or 16
+    if not args.train:
+        missing = _precisions_on_none(args.precisions, args.runtimes)
+        if missing:
+            parser.error(missing)
+    if args.keep:
+        try:
+            os.makedirs(args.keep, exist_ok=True)
+            with tempfile.TemporaryFile(dir=args.keep):
+                pass
+        except FileExistsError:
+            parser.error(f'--keep {args.keep} is a file; expected a folder')
+        except OSError as e:
+            parser.error(
+                f'--keep {args.keep}: cannot make or write the folder '
+                f'({e.strerror or e})'
+            )
     seg = args.task == 'seg'
     args.shape = tuple(args.shape or ((512, 1024) if seg else (256, 192)))
     args.batch = args.batch or ([1] if seg else [1, 16])
     return args
+
+
+#: The runtimes timed unless ``--runtimes`` names others.
+DEFAULT_RUNTIMES = ('onnxruntime', 'openvino')
+
+#: What ``--train`` and ``--profile`` run, and the options they leave
+#: unused (refused: they would be ignored without a word).
+_MODES = {
+    'train': (
+        "times the training step of mmpose's port and ours, in PyTorch",
+        ['--models', '--batch', '--runtimes', '--precisions', '--keep',
+         '--calib-images', '--no-peers', '--no-torch', '--atol',
+         '--task seg'],
+    ),
+    'profile': (
+        'profiles ours (Lite-HRNet pose, --arch) on ONNX Runtime and '
+        'OpenVINO at batch 1',
+        ['--models', '--batch', '--runtimes', '--no-peers', '--no-torch',
+         '--atol', '--task seg'],
+    ),
+}  # fmt: skip
+
+
+def _unused_option(args, parser: argparse.ArgumentParser) -> str:
+    """A message for a mode given with options it leaves unused, or
+    ``''``."""
+    if args.train and args.profile:
+        return '--train and --profile: one at a time'
+    if args.train_batch is not None and not args.train:
+        return '--train-batch goes with --train'
+    for mode, (runs, unused) in _MODES.items():
+        if not getattr(args, mode):
+            continue
+        given = [o for o in unused if _is_given(o, args, parser)]
+        if given:
+            return f'--{mode} {runs}; it takes no {", ".join(given)}'
+    return ''
+
+
+def _is_given(option: str, args, parser: argparse.ArgumentParser) -> bool:
+    """Whether ``option`` (``--task seg``: that value) differs from its
+    default."""
+    if option == '--task seg':
+        return args.task == 'seg'
+    name = option[2:]
+    dest = (name[3:] if name.startswith('no-') else name).replace('-', '_')
+    return getattr(args, dest) != parser.get_default(dest)
+
+
+def _precisions_on_none(precisions, runtimes) -> str:
+    """A message for the asked precisions that none of the asked runtimes
+    has (their paths would be left out without a word), or ``''``."""
+    from litehrnet_mm.deploy.export import PRECISIONS
+
+    missing = [
+        p for p in precisions if not any(p in PRECISIONS[r] for r in runtimes)
+    ]
+    if not missing:
+        return ''
+    having = {
+        p: [r for r in sorted(PRECISIONS) if p in PRECISIONS[r]]
+        for p in missing
+    }
+    where = '; '.join(f'{p} on {", ".join(rs)}' for p, rs in having.items())
+    return (
+        f'--precisions {" ".join(missing)}: none of --runtimes '
+        f'{" ".join(runtimes)} has it ({where})'
+    )
 
 
 def run_inference(args, folder: str) -> str:
@@ -157,12 +244,23 @@ def run_inference(args, folder: str) -> str:
 
 def run_train(args) -> str:
     from litehrnet_mm.analysis.candidates import training_steps
+    from litehrnet_mm.analysis.grid import first_line
     from litehrnet_mm.analysis.report import steps_table
     from litehrnet_mm.analysis.timing import time_blocks
 
     log(f'timing the training step, batch {args.train_batch}')
-    results = time_blocks(
-        training_steps(args.arch, args.shape, args.train_batch),
+    steps = training_steps(args.arch, args.shape, args.train_batch)
+    notes = {}
+    for name, step in list(steps.items()):
+        try:
+            step(1)
+        except Exception as e:  # mmpose's port fails at some sizes
+            h, w = args.shape
+            notes[name] = f'does not run at {h}x{w} ({type(e).__name__})'
+            log(f'  {name}: {notes[name]}: {first_line(e)}')
+            del steps[name]
+    results = steps and time_blocks(
+        steps,
         rounds=args.rounds,
         block_seconds=args.block_seconds,
         pause=args.pause,
@@ -171,6 +269,7 @@ def run_train(args) -> str:
     return steps_table(
         f'training step, batch {args.train_batch}',
         {name: t.median for name, t in results.items()},
+        notes,
     )
 
 
@@ -191,27 +290,35 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     import torch
 
-    from litehrnet_mm.analysis.report import heading, load_average
+    from litehrnet_mm.analysis.report import busy, heading, load_average
 
     torch.set_num_threads(args.threads)
     load_before, start = load_average(), time.time()
-    command = 'python tools/analysis/benchmark.py ' + ' '.join(
+    warning = busy()
+    if warning:
+        log(f'warning: {warning}')
+    command = 'python tools/analysis/benchmark.py ' + shlex.join(
         sys.argv[1:] if argv is None else argv
     )
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or scratch
-        os.makedirs(folder, exist_ok=True)
         if args.profile:
             body = run_profile(args, folder)
+            runtimes = list(DEFAULT_RUNTIMES)
         elif args.train:
             body = run_train(args)
+            runtimes = []
         else:
             body = run_inference(args, folder)
+            runtimes = args.runtimes
     h, w = args.shape
     what = f'{args.task}, {h}x{w}'
-    seconds = time.time() - start
-    runtimes = args.runtimes
-    print(heading(what, args.threads, runtimes, load_before, seconds, command))
+    seconds_taken = time.time() - start
+    print(
+        heading(
+            what, args.threads, runtimes, load_before, seconds_taken, command
+        )
+    )
     print()
     print(body)
 

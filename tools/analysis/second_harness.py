@@ -13,6 +13,7 @@ artifact), progress to stderr; see
 import argparse
 import glob
 import os
+import shlex
 import sys
 import time
 
@@ -56,7 +57,7 @@ def main(argv=None) -> None:
     latency = time_artifacts(
         files, args.threads, args.rounds, args.seconds, log
     )
-    command = 'python tools/analysis/second_harness.py ' + ' '.join(
+    command = 'python tools/analysis/second_harness.py ' + shlex.join(
         sys.argv[1:] if argv is None else argv
     )
     what = "OpenVINO's benchmark_app"

@@ -4,8 +4,9 @@
     python tools/analysis/seg_complexity.py CONFIG --shape 512 1024
     python tools/analysis/seg_complexity.py --without-head  # the other choice
 
-Counting convention: ``macs`` of :func:`litehrnet_mm.analysis.complexity`
-(what this package computes), every conv call, multiply-accumulates
+Counting convention: ``macs_ours`` of
+:func:`litehrnet_mm.analysis.complexity.complexity` (what this package
+computes), every conv call, multiply-accumulates
 (``FlopCounterMode`` FLOPs / 2, what papers of this family call "FLOPs"),
 in units of 10^9. The whole model (backbone and decode head) runs in eval
 mode on one image of the given shape; the head's share is the whole minus
@@ -45,15 +46,33 @@ def without_iterative_head(cfg: Config) -> Config:
     return cfg
 
 
-def measure(
-    config: str, shape: Tuple[int, int], without_head: bool = False
-) -> dict:
+def check_config(config: str) -> Config:
+    """The config, when it is a segmentation config with a Lite-HRNet
+    backbone of this package.
+
+    Raises:
+        ConfigError: another task's config, or another backbone.
+    """
     cfg = load_config(config)
     if scope_of(cfg) != 'mmseg':
         raise ConfigError(
             f'config {config}: not a segmentation config; expected an mmseg '
             'config (e.g. configs/seg/cityscapes/*.py)'
         )
+    backbone = cfg.model.get('backbone', {}).get('type', '')
+    if not str(backbone).endswith('LiteHRNet'):
+        raise ConfigError(
+            f'config {config}: backbone {backbone!r}; expected a config '
+            "whose backbone is type='litehrnet_mm.LiteHRNet' (for other "
+            'models: tools/analysis/complexity.py CONFIG)'
+        )
+    return cfg
+
+
+def measure(
+    config: str, shape: Tuple[int, int], without_head: bool = False
+) -> dict:
+    cfg = check_config(config)
     if without_head:
         cfg = without_iterative_head(cfg)
     model = build_from_config(cfg)
@@ -61,8 +80,8 @@ def measure(
     backbone = complexity(model.backbone, shape, conventions=('macs',))
     return dict(
         config=osp.basename(config),
-        arch=cfg.model.backbone.arch,
-        with_head=cfg.model.backbone.with_head,
+        arch=model.backbone.arch,
+        with_head=model.backbone.with_head,
         params=whole['params'] / 1e6,
         params_backbone=backbone['params'] / 1e6,
         macs=whole['macs_ours'] / 1e3,
@@ -91,6 +110,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     configs = args.configs or sorted(
         glob.glob(osp.join(REPO, 'configs', 'seg', '[!_]*', '*.py'))
     )
+    for config in configs:  # every config's error before a row is printed
+        check_config(config)
     h, w = args.shape
     print(
         f'| config | iterative head | params (M) | backbone GMACs | '
