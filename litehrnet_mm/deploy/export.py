@@ -9,6 +9,7 @@ then moves it into place with its metadata beside it
 command line.
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -184,6 +185,26 @@ def check_accuracy_control(
         )
 
 
+@contextlib.contextmanager
+def _folder_kept_only_on_success(folder: str):
+    """The folders of ``folder`` that do not exist yet (the export makes
+    them before any work, to fail early) are removed again, when still
+    empty, if the export fails: a refused export leaves nothing behind."""
+    missing, top = [], os.path.abspath(folder)
+    while not os.path.exists(top):
+        missing.append(top)
+        top = os.path.dirname(top)
+    try:
+        yield
+    except BaseException:
+        for made in missing:  # the deepest first
+            try:
+                os.rmdir(made)
+            except OSError:
+                break
+        raise
+
+
 def export(
     model: nn.Module,
     runtime: str,
@@ -251,62 +272,69 @@ def export(
             'export: max_drop needs validation (a HostMetric of the '
             "config's training split; tools/deploy/export.py makes it)"
         )
-    check_output(output, runtime, inputs)
-    model.eval()
-    if not switch_backbones(model):
-        raise DeployError(
-            'export: the model has no LiteHRNet backbone to switch to '
-            'deploy form; expected a config whose backbone is '
-            "type='litehrnet_mm.LiteHRNet'"
-        )
-    x = _check_input(shape, batch, calib, seed)
-    with torch.no_grad():
-        outputs = flatten_outputs(model(torch.from_numpy(x)))
-    expected = [o.numpy() for o in outputs]
-    folder = os.path.dirname(os.path.abspath(output))
-    with tempfile.TemporaryDirectory() as work_dir:
-        staged = os.path.join(work_dir, 'out')
-        os.makedirs(staged)
-        job = ExportJob(
-            model=model,
-            shape=shape,
-            batch=batch,
-            precision=precision,
-            output=os.path.join(staged, os.path.basename(output)),
-            work_dir=work_dir,
-            calib=calib,
-            dynamic_batch=dynamic_batch,
-            validation=validation,
-            max_drop=max_drop,
-        )
-        options = EXPORTERS[runtime](job) or {}
-        compiled = RUNTIMES[runtime](job.output, None, **options)
-        diff = max_abs_diff(compiled(x), expected)
-        del compiled
-        scale = float(max(np.abs(e).max() for e in expected))
-        if atol is not None and diff / max(1.0, scale) > atol:
-            raise ParityError(
-                f'export: {runtime} at {precision} differs from PyTorch by '
-                f'{diff:.3e} (output scale {scale:.3g}); expected at most '
-                f'{atol:g} relative to the scale. Nothing was written.'
+    with _folder_kept_only_on_success(
+        os.path.dirname(os.path.abspath(output))
+    ):
+        check_output(output, runtime, inputs)
+        model.eval()
+        if not switch_backbones(model):
+            raise DeployError(
+                'export: the model has no LiteHRNet backbone to switch to '
+                'deploy form; expected a config whose backbone is '
+                "type='litehrnet_mm.LiteHRNet'"
             )
-        meta = dict(metadata or {})
-        meta.update(
-            runtime=runtime,
-            precision=precision,
-            runtime_options=options,
-            input_shape=['batch' if dynamic_batch else batch, 3, *shape],
-            outputs=[list(e.shape[1:]) for e in expected],
-            max_abs_diff=diff,
-            output_scale=scale,
-            check_input='calibration images' if calib else 'uniform noise',
-        )
-        if max_drop is not None:
-            meta['accuracy_control'] = validation.summary(max_drop)
-        if job.output.lower().endswith('.onnx'):
-            embed_onnx_metadata(job.output, meta)
-        for name in os.listdir(staged):
-            shutil.move(os.path.join(staged, name), os.path.join(folder, name))
-    path = os.path.join(folder, os.path.basename(output))
-    write_metadata(path, meta)
-    return ExportResult(path, diff, meta['output_scale'], meta)
+        x = _check_input(shape, batch, calib, seed)
+        with torch.no_grad():
+            outputs = flatten_outputs(model(torch.from_numpy(x)))
+        expected = [o.numpy() for o in outputs]
+        folder = os.path.dirname(os.path.abspath(output))
+        with tempfile.TemporaryDirectory() as work_dir:
+            staged = os.path.join(work_dir, 'out')
+            os.makedirs(staged)
+            job = ExportJob(
+                model=model,
+                shape=shape,
+                batch=batch,
+                precision=precision,
+                output=os.path.join(staged, os.path.basename(output)),
+                work_dir=work_dir,
+                calib=calib,
+                dynamic_batch=dynamic_batch,
+                validation=validation,
+                max_drop=max_drop,
+            )
+            options = EXPORTERS[runtime](job) or {}
+            compiled = RUNTIMES[runtime](job.output, None, **options)
+            diff = max_abs_diff(compiled(x), expected)
+            del compiled
+            scale = float(max(np.abs(e).max() for e in expected))
+            relative = diff / max(1.0, scale)
+            if atol is not None and relative > atol:
+                raise ParityError(
+                    f'export: {runtime} at {precision} differs from PyTorch '
+                    f'by {relative:.3e} relative to the output scale '
+                    f'({diff:.3e}, outputs up to {scale:.3g}); expected at '
+                    f'most {atol:g}. Nothing was written.'
+                )
+            meta = dict(metadata or {})
+            meta.update(
+                runtime=runtime,
+                precision=precision,
+                runtime_options=options,
+                input_shape=['batch' if dynamic_batch else batch, 3, *shape],
+                outputs=[list(e.shape[1:]) for e in expected],
+                max_abs_diff=diff,
+                output_scale=scale,
+                check_input='calibration images' if calib else 'uniform noise',
+            )
+            if max_drop is not None:
+                meta['accuracy_control'] = validation.summary(max_drop)
+            if job.output.lower().endswith('.onnx'):
+                embed_onnx_metadata(job.output, meta)
+            for name in os.listdir(staged):
+                shutil.move(
+                    os.path.join(staged, name), os.path.join(folder, name)
+                )
+        path = os.path.join(folder, os.path.basename(output))
+        write_metadata(path, meta)
+        return ExportResult(path, diff, meta['output_scale'], meta)

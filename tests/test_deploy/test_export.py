@@ -78,6 +78,15 @@ def test_an_artifact_that_fails_its_check_is_not_written(tmp_path):
         export(small_model(), 'onnxruntime', 'fp32', SHAPE, str(output),
                atol=-1.0)  # fmt: skip
     assert not list(tmp_path.iterdir())
+    # Nor the folders it made for the artifact (made first, to fail early);
+    # a folder that was there, empty, stays.
+    (tmp_path / 'kept').mkdir()
+    nested = tmp_path / 'kept' / 'a' / 'b' / 'm.onnx'
+    with pytest.raises(RuntimeError, match='relative to the output scale'):
+        export(small_model(), 'onnxruntime', 'fp32', SHAPE, str(nested),
+               atol=-1.0)  # fmt: skip
+    assert [p.name for p in tmp_path.iterdir()] == ['kept']
+    assert not list((tmp_path / 'kept').iterdir())
 
 
 def test_pairs_that_do_not_exist_get_one_clear_error(tmp_path):
