@@ -2,7 +2,7 @@
 # (6 classes here) trained from scratch on 64x64 images of
 # litehrnet_mm.data.synthetic_seg, on CPU in minutes: 600 iterations of 16
 # images. tools/demo/seg_demo.py generates the data (at crop_size, into
-# work_dirs/demo/seg_data), trains, tests and draws.
+# work_dirs/demo/seg/data), trains, tests and draws.
 _base_ = [
     '../seg/_base_/fcn_litehrnet-18.py',
     'mmseg::_base_/default_runtime.py',
@@ -10,7 +10,7 @@ _base_ = [
 crop_size = (64, 64)
 num_classes = 6
 max_iters = 600
-data_root = 'work_dirs/demo/seg_data'
+data_root = 'work_dirs/demo/seg/data'
 metainfo = dict(
     classes=('background', 'disc', 'square', 'triangle', 'ring', 'cross'),
     palette=[

@@ -2,14 +2,18 @@
 output maps and CPU latency (the pose and segmentation demos train models;
 this one only shows what the backbone returns)."""
 
+import argparse
 import time
 
 import torch
 
 from litehrnet_mm import LiteHRNet
+from litehrnet_mm.utils.cli import description
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.parse_args(argv)  # no options: --help, or an error for any
     torch.manual_seed(0)
     x = torch.rand(1, 3, 256, 192)
     print(

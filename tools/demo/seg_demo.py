@@ -3,7 +3,9 @@ on it with ``mim train mmseg`` on CPU, evaluate it with ``mim test`` before
 and after training, and draw ``MMSegInferencer``'s predictions of held-out
 images next to the images and their ground truth.
 
-Everything goes under ``work_dirs/demo/``; the last line reads::
+Everything goes under ``work_dirs/demo/seg/`` (``--work-dir``: the data
+in ``data/``, the runs, the pictures), as the pose demo's under
+``work_dirs/demo/pose/``; the last line reads::
 
     seg demo: mIoU <trained> (untrained <same model before training>)
 
@@ -41,11 +43,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--data',
         '--data-root',
         help='an existing dataset in the img_dir/ann_dir layout (default: '
-        'generate one under WORK_DIR/seg_data)',
+        'generate one under WORK_DIR/data)',
     )
     parser.add_argument(
         '--work-dir',
-        default=osp.join('work_dirs', 'demo'),
+        default=osp.join('work_dirs', 'demo', 'seg'),
         help='where data, checkpoints, logs and pictures go',
     )
     parser.add_argument('--config', default=CONFIG)
@@ -154,12 +156,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     start = time.perf_counter()
     # The images are generated at the size the config trains on.
     crop_size = tuple(Config.fromfile(args.config).crop_size)
-    work_dir = osp.abspath(args.work_dir)
-    seg_dir = osp.join(work_dir, 'seg')
+    seg_dir = osp.abspath(args.work_dir)
     os.makedirs(seg_dir, exist_ok=True)
     try:
         if args.data is None:
-            data_root = osp.join(work_dir, 'seg_data')
+            data_root = osp.join(seg_dir, 'data')
             generate_seg_dataset(
                 data_root, args.num_train, args.num_val, size=crop_size
             )
