@@ -37,7 +37,7 @@ demo: install
 # Every runtime and precision of tools/deploy/export.py on the two trained
 # demo models (make demo first), through the hosts' own test loops: AP on
 # the pose demo's held-out images, mIoU on the seg demo's. Tables in
-# work_dirs/accuracy/*/accuracy.md; about an hour on 2 cores.
+# work_dirs/accuracy/*/accuracy.md; about 45 min per model on 2 cores.
 POSE_DEMO := configs/demo/td-hm_litehrnet-18_synthetic-128x96.py
 SEG_DEMO  := configs/demo/fcn_litehrnet-18_1xb16-600iter_synthetic-seg-64x64.py
 
