@@ -242,10 +242,8 @@ def test_conv_macs_count_transposed_convs_like_flop_counter():
     )
 
 
-def test_tool_on_another_models_config_prints_its_conv_macs(tmp_path, capsys):
-    """mmpose's port (the same network, computing f_i0 twice): one conv
-    MACs figure, not the two of ours."""
-    pytest.importorskip('mmpose')
+def _port_config(tmp_path):
+    """POSE_CONFIG with mmpose's port as the backbone."""
     config = tmp_path / 'port.py'
     config.write_text(
         textwrap.dedent(POSE_CONFIG).replace(
@@ -253,6 +251,14 @@ def test_tool_on_another_models_config_prints_its_conv_macs(tmp_path, capsys):
             f"type='LiteHRNet', extra={arch_to_extra('18')!r}",
         )
     )
+    return config
+
+
+def test_tool_on_another_models_config_prints_its_conv_macs(tmp_path, capsys):
+    """mmpose's port (the same network, computing f_i0 twice): one conv
+    MACs figure, not the two of ours."""
+    pytest.importorskip('mmpose')
+    config = _port_config(tmp_path)
     load_tool('tools/analysis/complexity.py').main([str(config)])
     out = capsys.readouterr().out
     assert '  conv MACs          242.3M  (every conv call' in out
@@ -263,13 +269,7 @@ def test_tool_names_a_size_the_model_does_not_take(tmp_path):
     pytest.importorskip('mmpose')
     from litehrnet_mm import ConfigError
 
-    config = tmp_path / 'port.py'
-    config.write_text(
-        textwrap.dedent(POSE_CONFIG).replace(
-            "type='litehrnet_mm.LiteHRNet', arch='18'",
-            f"type='LiteHRNet', extra={arch_to_extra('18')!r}",
-        )
-    )
+    config = _port_config(tmp_path)
     main = load_tool('tools/analysis/complexity.py').main
     with pytest.raises(ConfigError, match='does not run on an input of'):
         main([str(config), '--shape', '97', '65'])

@@ -144,6 +144,20 @@ class StandIn:
         self.stopped = True
 
 
+def _run_grid(batches, workers_of):
+    """run_grid with stand-ins: one short round, no pause, no log."""
+    return grid.run_grid(
+        batches,
+        workers_of,
+        context=None,
+        atol=1e-4,
+        rounds=1,
+        block_seconds=0.001,
+        pause=0,
+        log=lambda line: None,
+    )
+
+
 def test_each_batch_is_checked_timed_and_stopped_then_rows_merge():
     made = {}
 
@@ -155,16 +169,7 @@ def test_each_batch_is_checked_timed_and_stopped_then_rows_merge():
         ]
         return made[batch]
 
-    rows = grid.run_grid(
-        [1, 4],
-        workers_of,
-        context=None,
-        atol=1e-4,
-        rounds=1,
-        block_seconds=0.001,
-        pause=0,
-        log=lambda line: None,
-    )
+    rows = _run_grid([1, 4], workers_of)
     for workers in made.values():
         # fp32 paths are held to atol; a reduced precision only reports.
         assert [w.started_with for w in workers] == [1e-4, None, 1e-4]
@@ -180,15 +185,9 @@ def test_each_batch_is_checked_timed_and_stopped_then_rows_merge():
 
 
 def test_a_batch_with_nothing_to_time_leaves_notes_not_a_crash():
-    rows = grid.run_grid(
+    rows = _run_grid(
         [1],
         lambda batch: [StandIn('onnxruntime fp32', None, 'export fails (X)')],
-        context=None,
-        atol=1e-4,
-        rounds=1,
-        block_seconds=0.001,
-        pause=0,
-        log=lambda line: None,
     )
     assert [(r.seconds, r.note) for r in rows] == [({}, 'export fails (X)')]
 
