@@ -149,9 +149,10 @@ def inference_table(
     notes = []
     for b, ref in references.items():
         if ref is not rows[0]:
-            label = f'{ref.spec["candidate"].label} ({ref.spec["path"]})'
+            label = f'{ref.spec["candidate"].label}, {ref.spec["path"]}'
             notes.append(
-                f'x ref at batch {b}: over {label}, the first row timed there'
+                f'x ref at batch {b}: over the row {label}, the first timed '
+                'there'
             )
     if spread:
         notes.append(

@@ -86,8 +86,8 @@ def test_a_busy_row_is_marked_and_the_reference_is_the_first_timed():
     assert lines[3].endswith('| 20.0 | 2.00 | 100 | 1.00 |')
     assert lines[4].endswith('| 10.0 | 4.00 | 200* | 2.00 |')
     assert lines[6:] == [
-        'x ref at batch 16: over Lite-HRNet-18 (litehrnet_mm) (deployed), '
-        'the first row timed there',
+        'x ref at batch 16: over the row Lite-HRNet-18 (litehrnet_mm), '
+        'deployed, the first timed there',
         '\\* its rounds spread by more than 1.5x (slowest over fastest): the '
         'machine was busy, the median is unsure',
     ]
