@@ -2,6 +2,7 @@
 out, and the table that names them."""
 
 import os
+import threading
 from typing import Callable, Dict, List, Optional, Tuple, Type
 
 import numpy as np
@@ -61,6 +62,9 @@ class Runtime:
     companions: Dict[str, Tuple[str, ...]] = {}
     #: Whether any batch runs, whatever the exported input shape says.
     any_batch = False
+    #: Whether the runtime's own object may run calls from several threads
+    #: at once (ONNX Runtime's session may); otherwise calls take turns.
+    thread_safe = False
 
     def __init__(self, file: str, threads=None, **options) -> None:
         check_artifact_file(type(self), file)
@@ -68,6 +72,10 @@ class Runtime:
         self.file = file
         self.threads = threads
         self.options = options
+        # One request (OpenVINO), interpreter (LiteRT) or module
+        # (ExecuTorch) serves every call: two threads at once would
+        # overwrite each other's input and read each other's output.
+        self._turns = None if self.thread_safe else threading.Lock()
 
     @property
     def input_shape(self) -> tuple:
@@ -76,8 +84,14 @@ class Runtime:
 
     def __call__(self, images: np.ndarray) -> List[np.ndarray]:
         """Float32 (N, 3, H, W) images -> the model's outputs, float32;
-        images of another shape get one error naming the expected one."""
-        return self.run(self.check_images(images))
+        images of another shape get one error naming the expected one.
+        Safe to call from several threads (calls take turns unless the
+        runtime runs them concurrently itself)."""
+        images = self.check_images(images)
+        if self._turns is None:
+            return self.run(images)
+        with self._turns:
+            return self.run(images)
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:
         """:meth:`__call__` on checked images."""
@@ -99,12 +113,16 @@ class Runtime:
         floating = isinstance(images, np.ndarray) and np.issubdtype(
             images.dtype, np.floating
         )
-        if not floating or len(shape) != 4:
+        if not floating or len(shape) != 4 or shape[0] < 1:
+            got = (
+                f'an array of shape {tuple(shape)} of {images.dtype}'
+                if isinstance(images, np.ndarray)
+                else f'a {type(images).__name__}'
+            )
             raise DeployError(
                 f'{self.name}: {self.file} takes a float32 numpy array of '
-                f'shape {form} (N, 3, H, W: normalised images); got '
-                f'{type(images).__name__} {tuple(shape or ())} of '
-                f'{getattr(images, "dtype", None)}'
+                f'shape {form} (N, 3, H, W: normalised images, N >= 1); '
+                f'got {got}'
             )
         for axis, (got, want) in enumerate(zip(shape, expected)):
             if axis == 0 and self.any_batch:

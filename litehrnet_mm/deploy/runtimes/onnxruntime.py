@@ -13,6 +13,7 @@ class OrtRuntime(Runtime):
 
     suffixes = ('.onnx',)
     precisions = ('fp32', 'int8')
+    thread_safe = True  # InferenceSession.run may be called concurrently
 
     def __init__(self, file: str, threads=None, **options) -> None:
         super().__init__(file, threads, **options)

@@ -125,12 +125,20 @@ def test_images_of_another_shape_get_one_error(tmp_path, recorded):
     assert runtime(np.ones((2, 3, 8, 6), np.float64)) == [288.0]
     with pytest.raises(DeployError, match=r'takes images of shape 2x3x8x6'):
         runtime(np.ones((1, 3, 8, 6), np.float32))
-    with pytest.raises(DeployError, match='float32 numpy array of shape'):
-        runtime([[1.0]])
+    with pytest.raises(
+        DeployError, match='float32 numpy array of shape.*got a list$'
+    ):
+        runtime([np.ones((2, 3, 8, 6), np.float32)])
     # Pixels not normalised (uint8) are refused; another float is taken.
-    with pytest.raises(DeployError, match=r'normalised images\); got nd'):
+    with pytest.raises(
+        DeployError,
+        match=r'N >= 1\); got an array of '
+        r'shape \(2, 3, 8, 6\) of uint8',
+    ):
         runtime(np.ones((2, 3, 8, 6), np.uint8))
     recorded.any_batch = True
     assert recorded(file)(np.ones((1, 3, 8, 6), np.float32)) == [144.0]
+    with pytest.raises(DeployError, match=r'got an array of shape \(0, '):
+        recorded(file)(np.ones((0, 3, 8, 6), np.float32))
     with pytest.raises(DeployError, match='threads=0; expected an int >= 1'):
         recorded(file, threads=0)

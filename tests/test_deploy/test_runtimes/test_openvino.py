@@ -15,3 +15,35 @@ def test_a_plain_onnx_file_runs_on_openvino_in_f32(tmp_path):
     hint = compiled.compiled.get_property('INFERENCE_PRECISION_HINT')
     assert hint == ov.Type.f32
     assert compiled.compiled_precision == 'f32'
+
+
+def test_calls_from_several_threads_each_get_their_own_output(tmp_path):
+    """One infer request serves every call: without turns a second
+    thread's input overwrote the first's mid-inference ("Infer Request is
+    busy", or another thread's output returned without an error)."""
+    import threading
+
+    import numpy as np
+
+    compiled = assert_runs_a_plain_onnx_file(tmp_path, 'openvino')
+    rng = np.random.default_rng(0)
+    xs = [rng.random((2, 3, 64, 48), dtype=np.float32) for _ in range(3)]
+    expected = [compiled(x)[0] for x in xs]
+    failures = []
+
+    def work(k):
+        for _ in range(30):
+            try:
+                (got,) = compiled(xs[k])
+            except RuntimeError as e:  # the request was busy
+                failures.append(str(e))
+                continue
+            if not np.array_equal(got, expected[k]):
+                failures.append(f"thread {k}: another input's output")
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
