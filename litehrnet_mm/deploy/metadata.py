@@ -55,6 +55,12 @@ def config_metadata(cfg) -> Dict[str, object]:
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
     from mmpose.registry import DATASETS
 
+    # The box around the person grows by this factor before the affine,
+    # as the test pipeline's GetBBoxCenterScale does (mmpose's default).
+    meta['box_padding'] = 1.25
+    for step in dataset.get('pipeline') or []:
+        if str(step.get('type', '')).endswith('GetBBoxCenterScale'):
+            meta['box_padding'] = float(step.get('padding', 1.25))
     info = dataset.get('metainfo')
     if info is None and 'type' in dataset:
         info = DATASETS.get(dataset['type']).METAINFO

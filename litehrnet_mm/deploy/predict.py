@@ -61,13 +61,38 @@ class Predictor:
     """
 
     task = ''
+    #: The metadata entries the predictor reads.
+    needs: Tuple[str, ...] = ('mean', 'std', 'bgr_to_rgb')
+    #: The metadata entry whose length is the first output's channels.
+    labels = ''
 
     def __init__(
         self, meta: Dict[str, object], runtime: Optional[Runtime] = None
     ) -> None:
         self.runtime = runtime
         self.meta = meta
+        where = runtime.file if runtime else 'the artifact'
+        missing = [k for k in self.needs if k not in meta]
+        if runtime is None and 'input_shape' not in meta:
+            missing.append('input_shape')
+        if missing:
+            raise DeployError(
+                f'{where}: its metadata has no {", ".join(missing)}; '
+                'expected what tools/deploy/export.py writes beside the '
+                'artifact (from Python: litehrnet_mm.deploy.metadata.'
+                "config_metadata(cfg), plus 'input_shape': [N, 3, H, W] "
+                'without a runtime)'
+            )
         shape = runtime.input_shape if runtime else meta['input_shape']
+        exported = meta.get('input_shape')
+        if runtime is not None and exported is not None:
+            if list(shape)[1:] != list(exported)[1:]:
+                raise DeployError(
+                    f'{where}: its metadata is of a model that takes '
+                    f'{_form(exported)}, but the runtime runs one that '
+                    f'takes {_form(shape)}; expected the metadata '
+                    'written with this artifact (read_metadata(file))'
+                )
         batch, _, self.height, self.width = shape
         # A model exported with a free batch axis runs one image at a time.
         self.batch = batch if isinstance(batch, int) else 1
@@ -96,8 +121,21 @@ class Predictor:
         raise NotImplementedError
 
     def __call__(self, images: Sequence[np.ndarray]) -> List[dict]:
-        """Predictions for BGR images (any number; run in batches of the
-        model's batch size)."""
+        """Predictions for BGR images, uint8 as ``cv2.imread`` returns
+        them (grey and BGRA ones are turned BGR; any number, run in batches
+        of the model's batch size)."""
+        if self.runtime is None:
+            raise DeployError(
+                f'{type(self).__name__}: made without a runtime, it only '
+                'prepares inputs; expected make_predictor(meta, '
+                'load_runtime(file)) to predict'
+            )
+        if isinstance(images, np.ndarray) or not hasattr(images, '__len__'):
+            raise DeployError(
+                f'{type(self).__name__}: takes a list of images; got a '
+                f'{type(images).__name__} (one image: [image])'
+            )
+        images = [_bgr(image, i) for i, image in enumerate(images)]
         results = []
         for start in range(0, len(images), self.batch):
             chunk = list(images[start : start + self.batch])
@@ -108,6 +146,14 @@ class Predictor:
             for i, (x, _) in enumerate(prepared):
                 batch[i] = x
             output = self.runtime(batch)[0]
+            expected = len(self.meta[self.labels])
+            if output.shape[1] != expected:
+                raise DeployError(
+                    f'{self.runtime.file}: the model returns '
+                    f'{output.shape[1]} channels, its metadata names '
+                    f'{expected} {self.labels}; expected the metadata '
+                    'written with this artifact (read_metadata(file))'
+                )
             for i, (image, (_, context)) in enumerate(zip(chunk, prepared)):
                 results.append(
                     self.decode(output[i], context, image.shape[:2])
@@ -117,16 +163,28 @@ class Predictor:
 
 class PosePredictor(Predictor):
     """Top-down pose with the whole picture as the person's box: results
-    are ``keypoints`` (K, 2) and ``scores`` (K,) in image pixels."""
+    are ``keypoints`` (K, 2) and ``scores`` (K,) in image pixels.
+
+    The box is padded as mmpose's test pipeline pads it
+    (``meta['box_padding']``, GetBBoxCenterScale's 1.25 unless the config
+    says otherwise) and widened or heightened to the input's aspect
+    ratio, as mmpose's inferencer treats a picture without a detector.
+    Decoding takes each heatmap's peak with a quarter-pixel shift towards
+    the higher neighbour; mmpose's DARK refinement (``unbiased`` codecs)
+    and flip test are not applied (on the pose demo's model its keypoints
+    land within about 0.7 px of mmpose's with flip test off)."""
 
     task = 'pose'
+    needs = Predictor.needs + ('keypoints', 'skeleton')
+    labels = 'keypoints'
 
     def prepare(self, image: np.ndarray):
-        # The picture widened or heightened to the input's aspect ratio
-        # (mmpose's top-down affine).
+        # The picture, padded and widened or heightened to the input's
+        # aspect ratio (mmpose's GetBBoxCenterScale and top-down affine).
         h, w = image.shape[:2]
         aspect = self.width / self.height
-        box = np.array([w, h], np.float64)
+        padding = float(self.meta.get('box_padding', 1.25))
+        box = np.array([w, h], np.float64) * padding
         if box[0] / box[1] > aspect:
             box[1] = box[0] / aspect
         else:
@@ -208,6 +266,8 @@ class SegPredictor(Predictor):
     (H, W) class ids at the picture's size."""
 
     task = 'seg'
+    needs = Predictor.needs + ('classes', 'palette')
+    labels = 'classes'
 
     def prepare(self, image: np.ndarray):
         resized = cv2.resize(
@@ -291,6 +351,47 @@ class SegPredictor(Predictor):
 
 
 _PREDICTORS = {p.task: p for p in (PosePredictor, SegPredictor)}
+
+
+def _form(shape) -> str:
+    """``1x3x128x96`` for an input shape."""
+    return 'x'.join(str(d) for d in shape)
+
+
+def _bgr(image, index: int) -> np.ndarray:
+    """A uint8 (H, W, 3) BGR image: grey and BGRA ones converted, any
+    other one error naming the image and the form expected."""
+    expected = (
+        'a uint8 BGR image of shape (H, W, 3) as cv2.imread returns it '
+        '(grey (H, W) and BGRA (H, W, 4) are converted; read_image(file) '
+        'reads 16-bit files too)'
+    )
+    if not isinstance(image, np.ndarray):
+        hint = (
+            ' (cv2.imread returns None for a file it cannot read)'
+            if image is None
+            else ''
+        )
+        raise DeployError(
+            f'image {index}: a {type(image).__name__}{hint}; expected '
+            f'{expected}'
+        )
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if (
+        image.dtype != np.uint8
+        or image.ndim not in (2, 3)
+        or channels not in (1, 3, 4)
+        or image.size == 0
+    ):
+        raise DeployError(
+            f'image {index}: an array of shape {image.shape} of '
+            f'{image.dtype}; expected {expected}'
+        )
+    if channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
 
 
 def make_predictor(

@@ -35,6 +35,14 @@ def test_a_pose_config_gives_its_keypoints_and_skeleton():
     assert len(meta['skeleton']) == len(meta['link_colors']) == 19
     assert [15, 13] in meta['skeleton']
     assert len(meta['keypoint_colors']) == 17
+    # The test pipeline's GetBBoxCenterScale pads the box by its default.
+    assert meta['box_padding'] == 1.25
+    cfg = Config.fromfile(str(POSE_DEMO))
+    cfg.test_dataloader.dataset.pipeline[1]['padding'] = 1.5
+    assert cfg.test_dataloader.dataset.pipeline[1]['type'] == (
+        'GetBBoxCenterScale'
+    )
+    assert config_metadata(cfg)['box_padding'] == 1.5
     # Stored as JSON beside the artifact.
     assert json.loads(json.dumps(meta)) == meta
 

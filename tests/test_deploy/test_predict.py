@@ -26,6 +26,7 @@ POSE_META = dict(
     NORM,
     task='pose',
     input_shape=[2, 3, 64, 48],
+    box_padding=1.0,  # the picture is the box: cells map to round pixels
     keypoints=['a', 'b'],
     skeleton=[[0, 1]],
     keypoint_colors=[[255, 0, 0], [0, 255, 0]],
@@ -97,6 +98,74 @@ def test_pose_inputs_are_normalised_rgb_and_keep_the_aspect_ratio():
     assert np.allclose(x[:, 32, 24], rgb)
     black = -np.array(NORM['mean']) / NORM['std']
     assert np.allclose(x[:, 2, 24], black)
+
+
+def test_pose_box_is_padded_as_mmpose_pads_it():
+    """mmpose's inferencer, given no box, takes the picture as one and
+    its GetBBoxCenterScale pads it by 1.25 (the config's padding, stored
+    at export); an artifact without the entry gets mmpose's default."""
+    picture = np.zeros((60, 90, 3), np.uint8)
+    padded = PosePredictor(dict(POSE_META, box_padding=1.25))
+    _, (center, box) = padded.prepare(picture)
+    assert np.allclose(center, [45, 30]) and np.allclose(box, [112.5, 150])
+    default = {k: v for k, v in POSE_META.items() if k != 'box_padding'}
+    _, (_, box) = PosePredictor(default).prepare(picture)
+    assert np.allclose(box, [112.5, 150])
+
+
+def test_images_not_as_cv2_reads_them_are_converted_or_named():
+    runtime = StandIn(POSE_META['input_shape'], peaks)
+    predictor = make_predictor(POSE_META, runtime)
+    bgr = np.full((32, 24, 3), 90, np.uint8)
+    (expected,) = predictor([bgr])
+    grey = bgr[..., 0]
+    bgra = np.dstack([bgr, np.full((32, 24), 255, np.uint8)])
+    for image in (grey, grey[..., None], bgra):
+        (got,) = predictor([image])
+        assert np.array_equal(got['keypoints'], expected['keypoints'])
+    cases = [
+        (bgr, 'takes a list of images; got a ndarray (one image: [image])'),
+        ([None], 'image 0: a NoneType (cv2.imread returns None for a file'),
+        ([bgr, bgr.astype(np.uint16)], 'image 1: an array of shape '
+         '(32, 24, 3) of uint16; expected a uint8 BGR image'),
+        ([bgr.astype(np.float32) / 255], 'of float32; expected a uint8'),
+        ([bgr[:0]], 'image 0: an array of shape (0, 24, 3) of uint8'),
+    ]  # fmt: skip
+    for images, message in cases:
+        with pytest.raises(DeployError) as error:
+            predictor(images)
+        assert message in str(error.value)
+    with pytest.raises(DeployError, match='made without a runtime, it only'):
+        PosePredictor(POSE_META)([bgr])
+
+
+def test_metadata_of_another_artifact_is_named():
+    """A pose artifact's metadata with a seg model (or the reverse) gave
+    masks of keypoint channels, or an IndexError when drawing."""
+    seg_runtime = StandIn([1, 3, 64, 48], lambda b: np.zeros((1, 3, 16, 12)))
+    with pytest.raises(
+        DeployError,
+        match='the model returns 3 channels, its metadata names 2 keypoints',
+    ):
+        make_predictor(
+            dict(POSE_META, input_shape=[1, 3, 64, 48]), seg_runtime
+        )([np.zeros((8, 8, 3), np.uint8)])
+    with pytest.raises(
+        DeployError,
+        match='its metadata is of a model that '
+        'takes 1x3x32x32, but the runtime runs one that takes '
+        '2x3x64x48',
+    ):
+        make_predictor(SEG_META, StandIn(POSE_META['input_shape'], peaks))
+    # load_inputs (int8 calibration from Python) has no runtime to ask.
+    no_shape = {k: v for k, v in POSE_META.items() if k != 'input_shape'}
+    with pytest.raises(DeployError, match=r"no input_shape; .*'input_shape'"):
+        load_inputs('nowhere', no_shape, 1)
+    with pytest.raises(DeployError, match='its metadata has no mean, std'):
+        make_predictor(
+            dict(task='pose', keypoints=[], skeleton=[]),
+            StandIn(POSE_META['input_shape'], peaks),
+        )
 
 
 def test_pose_draws_only_the_keypoints_that_score(tmp_path):
