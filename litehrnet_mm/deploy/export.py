@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -121,7 +121,7 @@ def check_output(output: str, runtime: str, inputs: Sequence[str] = ()):
     lost."""
     cls = RUNTIMES[runtime]
     stem, suffix = os.path.splitext(output)
-    if suffix.lower() != cls.suffixes[0]:
+    if suffix != cls.suffixes[0]:  # OpenVINO's serializer takes no '.XML'
         raise DeployError(
             f'export: output {output}: {runtime} writes a '
             f'{cls.suffixes[0]} file; expected a path such as '
@@ -146,6 +146,55 @@ def check_output(output: str, runtime: str, inputs: Sequence[str] = ()):
         f'export: output {output}: folder',
         DeployError,
     )
+
+
+def _check_calib(calib, shape: Tuple[int, int]) -> None:
+    """One clear error, before any work, unless ``calib`` is None or a
+    list of normalised images, each a float (1, 3, H, W) array of the
+    export's shape (what ``load_inputs`` prepares)."""
+    if calib is None:
+        return
+    expected = (
+        f'a list of float32 arrays of shape 1x3x{shape[0]}x{shape[1]} '
+        '(normalised images, as litehrnet_mm.deploy.predict.load_inputs '
+        'prepares them)'
+    )
+    if isinstance(calib, np.ndarray) or not isinstance(calib, (list, tuple)):
+        raise DeployError(
+            f'export: calib is a {type(calib).__name__}; expected {expected}'
+        )
+    for i, image in enumerate(calib):
+        ok = (
+            isinstance(image, np.ndarray)
+            and np.issubdtype(image.dtype, np.floating)
+            and image.shape == (1, 3, *shape)
+        )
+        if not ok:
+            got = (
+                f'an array of shape {image.shape} of {image.dtype}'
+                if isinstance(image, np.ndarray)
+                else f'a {type(image).__name__}'
+            )
+            raise DeployError(
+                f'export: calib[{i}] is {got}; expected {expected}'
+            )
+
+
+def as_tensor_model(model: nn.Module) -> nn.Module:
+    """``model`` as ``images -> head outputs``: a host's model (an
+    mmengine ``BaseModel`` from mmpose's or mmseg's ``init_model``, whose
+    ``forward`` wants data samples) through its ``_forward``; any other
+    model as it is."""
+    try:
+        from mmengine.model import BaseModel
+    except ImportError:  # pragma: no cover - mmengine is a dependency
+        return model
+    if not isinstance(model, BaseModel):
+        return model
+    from litehrnet_mm.analysis.models import HostModel
+
+    task = 'seg' if hasattr(model, 'decode_head') else 'pose'
+    return HostModel(model, task)
 
 
 def _check_input(
@@ -258,8 +307,14 @@ def export(
     """
     check_pair(runtime, precision)
     shape = check_shape(shape)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+    if (
+        isinstance(batch, bool)
+        or not isinstance(batch, (int, np.integer))
+        or batch < 1
+    ):
         raise DeployError(f'export: batch={batch!r}; expected an int >= 1')
+    batch = int(batch)
+    _check_calib(calib, shape)
     if precision == 'int8' and not calib:
         raise DeployError(
             'export: int8 needs calibration images (calib=[(1, 3, H, W) '
@@ -276,7 +331,7 @@ def export(
         os.path.dirname(os.path.abspath(output))
     ):
         check_output(output, runtime, inputs)
-        model.eval()
+        model = as_tensor_model(model).eval()
         if not switch_backbones(model):
             raise DeployError(
                 'export: the model has no LiteHRNet backbone to switch to '

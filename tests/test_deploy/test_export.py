@@ -209,3 +209,58 @@ def test_tool_refuses_bad_arguments_before_building_anything(tmp_path, capsys):
     with pytest.raises(DeployError, match='openvino writes a .xml file'):
         export_tool.main(base + [str(tmp_path / 'm.onnx')])
     assert not list(tmp_path.iterdir())
+
+
+def test_calibration_images_of_another_form_are_named_before_any_work(
+    tmp_path,
+):
+    """Raw errors late (NNCF's shape mismatch after minutes, numpy's
+    'truth value of an array'), or an artifact calibrated on pixels."""
+    good = np.zeros((1, 3, *SHAPE), np.float32)
+    cases = [
+        (np.zeros((4, 3, *SHAPE), np.float32), 'calib is a ndarray'),
+        ([good, np.zeros((2, 3, *SHAPE), np.float32)],
+         'calib[1] is an array of shape (2, 3, 64, 48) of float32'),
+        ([good[0]], 'calib[0] is an array of shape (3, 64, 48)'),
+        ([np.zeros((1, 3, 80, 60), np.float32)], 'of shape (1, 3, 80, 60)'),
+        ([good.astype(np.uint8)], 'of uint8; expected a list of float32 '
+         'arrays of shape 1x3x64x48 (normalised images'),
+        ([None], 'calib[0] is a NoneType'),
+    ]  # fmt: skip
+    for calib, message in cases:
+        with pytest.raises(DeployError) as error:
+            export(small_model(), 'openvino', 'int8', SHAPE,
+                   str(tmp_path / 'm.xml'), calib=calib)  # fmt: skip
+        assert message in str(error.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_upper_case_suffix_is_refused_before_any_work(tmp_path):
+    """OpenVINO's serializer takes only '.xml' (it failed after the
+    export)."""
+    with pytest.raises(DeployError, match=r'writes a \.xml file; expected '
+                       r'a path such as .*upper\.xml'):  # fmt: skip
+        export(small_model(), 'openvino', 'fp32', SHAPE,
+               str(tmp_path / 'upper.XML'))  # fmt: skip
+
+
+def test_a_hosts_own_model_exports_as_its_tensor_forward(tmp_path):
+    """mmpose's init_model gives a model whose forward wants data samples:
+    it exports through its _forward (was a TypeError after the backbone
+    had been switched in place); numpy ints are ints."""
+    pytest.importorskip('mmpose')
+    from mmpose.apis import init_model
+
+    from tests.conftest import POSE_DEMO
+
+    model = init_model(str(POSE_DEMO), None, device='cpu')
+    x = torch.rand(1, 3, 128, 96)
+    with torch.no_grad():
+        expected = model._forward(x).numpy()
+    output = str(tmp_path / 'host.onnx')
+    export(model, 'onnxruntime', 'fp32', (np.int64(128), 96), output,
+           batch=np.int64(1), atol=1e-4)  # fmt: skip
+    (got,) = load_runtime(output)(x.numpy())
+    assert np.abs(got - expected).max() <= 1e-4 * max(
+        1, np.abs(expected).max()
+    )
