@@ -276,23 +276,17 @@ class SegPredictor(Predictor):
         return self._normalise(resized), None
 
     def decode(self, logits: np.ndarray, context, hw) -> dict:
-        # Logits are at 1/4 of the input: upsample them, as mmseg does,
-        # before taking the class, then back to the picture's size.
-        up = np.stack(
-            [
-                cv2.resize(
-                    c,
-                    (self.width, self.height),
-                    interpolation=cv2.INTER_LINEAR,
-                )
-                for c in logits
-            ]
-        )
-        mask = up.argmax(0).astype(np.uint8)
-        mask = cv2.resize(
-            mask, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST
-        )
-        return dict(mask=mask)
+        # As mmseg does: the logits (at 1/4 of the input) resized to the
+        # input (bilinear, the head's predict), then to the picture's size
+        # (bilinear, postprocess_result), and the class taken there.
+        for size in ((self.width, self.height), (hw[1], hw[0])):
+            logits = np.stack(
+                [
+                    cv2.resize(c, size, interpolation=cv2.INTER_LINEAR)
+                    for c in logits
+                ]
+            )
+        return dict(mask=logits.argmax(0).astype(np.uint8))
 
     def draw(
         self, image: np.ndarray, result: dict, threshold: float = 0.3
