@@ -200,14 +200,14 @@ class PosePredictor(Predictor):
         """Argmax of each heatmap, a quarter pixel towards the higher
         neighbour (the classic refinement), mapped back to the picture."""
         center, size = box
-        k, hh, hw = heatmaps.shape
+        k, hh, ww = heatmaps.shape  # heatmap size
         flat = heatmaps.reshape(k, -1)
         idx = flat.argmax(1)
         scores = flat.max(1)
-        ys, xs = (v.astype(np.float64) for v in np.divmod(idx, hw))
+        ys, xs = (v.astype(np.float64) for v in np.divmod(idx, ww))
         for j in range(k):
             x, y = int(xs[j]), int(ys[j])
-            if 0 < x < hw - 1:
+            if 0 < x < ww - 1:
                 xs[j] += 0.25 * np.sign(
                     heatmaps[j, y, x + 1] - heatmaps[j, y, x - 1]
                 )
@@ -216,7 +216,7 @@ class PosePredictor(Predictor):
                     heatmaps[j, y + 1, x] - heatmaps[j, y - 1, x]
                 )
         # Heatmap pixel -> input pixel -> picture pixel.
-        px = xs * self.width / hw
+        px = xs * self.width / ww
         py = ys * self.height / hh
         keypoints = np.stack(
             [
@@ -394,13 +394,14 @@ def make_predictor(
     """The predictor for the task the metadata names."""
     task = meta.get('task')
     if task not in _PREDICTORS:
-        where = runtime.file if runtime else 'the artifact'
-        what = (
-            f'its metadata ({metadata_file(where)}) names task {task!r}'
-            if task is not None
-            else f'no metadata ({metadata_file(where)} is missing or has '
-            'no task)'
-        )
+        where = runtime.file if runtime else 'make_predictor'
+        beside = f' ({metadata_file(where)})' if runtime else ''
+        if task is not None:
+            what = f'its metadata{beside} names task {task!r}'
+        elif runtime:
+            what = f'no metadata{beside}, or one without a task'
+        else:
+            what = 'the metadata names no task'
         raise DeployError(
             f'{where}: {what}; expected pose or seg, as '
             'tools/deploy/export.py CONFIG CHECKPOINT writes beside the '

@@ -161,6 +161,12 @@ def test_metadata_of_another_artifact_is_named():
     no_shape = {k: v for k, v in POSE_META.items() if k != 'input_shape'}
     with pytest.raises(DeployError, match=r"no input_shape; .*'input_shape'"):
         load_inputs('nowhere', no_shape, 1)
+    with pytest.raises(
+        DeployError,
+        match='make_predictor: the metadata '
+        'names no task; expected pose or seg',
+    ):
+        make_predictor({})
     with pytest.raises(DeployError, match='its metadata has no mean, std'):
         make_predictor(
             dict(task='pose', keypoints=[], skeleton=[]),
