@@ -72,10 +72,6 @@ class Runtime:
         self.file = file
         self.threads = threads
         self.options = options
-        # One request (OpenVINO), interpreter (LiteRT) or module
-        # (ExecuTorch) serves every call: two threads at once would
-        # overwrite each other's input and read each other's output.
-        self._turns = None if self.thread_safe else threading.Lock()
 
     @property
     def input_shape(self) -> tuple:
@@ -88,9 +84,13 @@ class Runtime:
         Safe to call from several threads (calls take turns unless the
         runtime runs them concurrently itself)."""
         images = self.check_images(images)
-        if self._turns is None:
+        if self.thread_safe:
             return self.run(images)
-        with self._turns:
+        # One request (OpenVINO), interpreter (LiteRT) or module
+        # (ExecuTorch) serves every call: two threads at once would
+        # overwrite each other's input and read each other's output.
+        # (setdefault: one lock, even when two threads make one at once.)
+        with self.__dict__.setdefault('_turns', threading.Lock()):
             return self.run(images)
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:
