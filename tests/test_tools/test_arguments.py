@@ -77,8 +77,9 @@ def test_benchmark_keep_that_cannot_be_made_is_refused(tmp_path, capsys):
         load_tool('tools/analysis/benchmark.py').main(
             ['--keep', str(file / 'inside')]
         )
-    assert f'--keep {file}/inside: cannot make or write the folder' in (
-        capsys.readouterr().err
+    assert (
+        f'--keep {file}/inside: {file} is a file; expected a folder that '
+        'exists or can be made' in capsys.readouterr().err
     )
 
 

@@ -33,11 +33,13 @@ import time
 from litehrnet_mm.errors import LiteHRNetError
 from litehrnet_mm.utils.cli import (
     description,
+    first_line,
     positive_float,
     positive_int,
     run_tool,
     seconds,
 )
+from litehrnet_mm.utils.paths import make_folder
 
 
 def log(message: str) -> None:
@@ -109,18 +111,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         missing = _precisions_on_none(args.precisions, args.runtimes)
         if missing:
             parser.error(missing)
+    if args.keep and os.path.isfile(args.keep):
+        parser.error(f'--keep {args.keep} is a file; expected a folder')
     if args.keep:
         try:
-            os.makedirs(args.keep, exist_ok=True)
-            with tempfile.TemporaryFile(dir=args.keep):
-                pass
-        except FileExistsError:
-            parser.error(f'--keep {args.keep} is a file; expected a folder')
-        except OSError as e:
-            parser.error(
-                f'--keep {args.keep}: cannot make or write the folder '
-                f'({e.strerror or e})'
-            )
+            make_folder(args.keep, '--keep', ValueError)
+        except ValueError as e:
+            parser.error(str(e))
     seg = args.task == 'seg'
     args.shape = tuple(args.shape or ((512, 1024) if seg else (256, 192)))
     args.batch = args.batch or ([1] if seg else [1, 16])
@@ -244,7 +241,6 @@ def run_inference(args, folder: str) -> str:
 
 def run_train(args) -> str:
     from litehrnet_mm.analysis.candidates import training_steps
-    from litehrnet_mm.analysis.grid import first_line
     from litehrnet_mm.analysis.report import steps_table
     from litehrnet_mm.analysis.timing import time_blocks
 
