@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 from litehrnet_mm.deploy.exporters.converter_venv import stop_converters
 from litehrnet_mm.deploy.runtimes import RUNTIMES
+from litehrnet_mm.utils.cli import first_line
 
 from .candidates import (
     Candidate,
@@ -30,13 +31,6 @@ from .worker import Worker
 #: The main file of each runtime's artifact (the suffix its exporter
 #: writes).
 SUFFIXES = {name: cls.suffixes[0] for name, cls in RUNTIMES.items()}
-
-
-def first_line(error: Exception, limit: int = 300) -> str:
-    """An error's first line, shortened (an ONNX export error carries the
-    whole traced graph)."""
-    lines = str(error).strip().splitlines() or ['']
-    return lines[0][:limit]
 
 
 def paths_of(

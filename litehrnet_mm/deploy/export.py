@@ -32,6 +32,7 @@ from .onnx import (
     switch_backbones,
 )
 from .runtimes import RUNTIMES
+from .runtimes.base import describe
 
 __all__ = [
     'ExportResult',
@@ -170,13 +171,8 @@ def _check_calib(calib, shape: Tuple[int, int]) -> None:
             and image.shape == (1, 3, *shape)
         )
         if not ok:
-            got = (
-                f'an array of shape {image.shape} of {image.dtype}'
-                if isinstance(image, np.ndarray)
-                else f'a {type(image).__name__}'
-            )
             raise DeployError(
-                f'export: calib[{i}] is {got}; expected {expected}'
+                f'export: calib[{i}] is {describe(image)}; expected {expected}'
             )
 
 
@@ -327,9 +323,8 @@ def export(
             'export: max_drop needs validation (a HostMetric of the '
             "config's training split; tools/deploy/export.py makes it)"
         )
-    with _folder_kept_only_on_success(
-        os.path.dirname(os.path.abspath(output))
-    ):
+    folder = os.path.dirname(os.path.abspath(output))
+    with _folder_kept_only_on_success(folder):
         check_output(output, runtime, inputs)
         model = as_tensor_model(model).eval()
         if not switch_backbones(model):
@@ -342,7 +337,6 @@ def export(
         with torch.no_grad():
             outputs = flatten_outputs(model(torch.from_numpy(x)))
         expected = [o.numpy() for o in outputs]
-        folder = os.path.dirname(os.path.abspath(output))
         with tempfile.TemporaryDirectory() as work_dir:
             staged = os.path.join(work_dir, 'out')
             os.makedirs(staged)

@@ -11,7 +11,10 @@ from typing import Dict
 
 import numpy as np
 
-__all__ = ['config_metadata']
+__all__ = ['BOX_PADDING', 'config_metadata']
+
+#: How much mmpose's GetBBoxCenterScale grows a person's box by default.
+BOX_PADDING = 1.25
 
 
 def config_metadata(cfg) -> Dict[str, object]:
@@ -56,11 +59,11 @@ def config_metadata(cfg) -> Dict[str, object]:
     from mmpose.registry import DATASETS
 
     # The box around the person grows by this factor before the affine,
-    # as the test pipeline's GetBBoxCenterScale does (mmpose's default).
-    meta['box_padding'] = 1.25
+    # as the test pipeline's GetBBoxCenterScale does.
+    meta['box_padding'] = BOX_PADDING
     for step in dataset.get('pipeline') or []:
         if str(step.get('type', '')).endswith('GetBBoxCenterScale'):
-            meta['box_padding'] = float(step.get('padding', 1.25))
+            meta['box_padding'] = float(step.get('padding', BOX_PADDING))
     info = dataset.get('metainfo')
     if info is None and 'type' in dataset:
         info = DATASETS.get(dataset['type']).METAINFO

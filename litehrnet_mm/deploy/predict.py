@@ -21,7 +21,9 @@ from litehrnet_mm.errors import DeployError
 from litehrnet_mm.visualization.seg_panels import colour_labels
 
 from .artifact import metadata_file
+from .metadata import BOX_PADDING
 from .runtimes import Runtime
+from .runtimes.base import describe
 
 __all__ = [
     'PosePredictor',
@@ -183,7 +185,7 @@ class PosePredictor(Predictor):
         # aspect ratio (mmpose's GetBBoxCenterScale and top-down affine).
         h, w = image.shape[:2]
         aspect = self.width / self.height
-        padding = float(self.meta.get('box_padding', 1.25))
+        padding = float(self.meta.get('box_padding', BOX_PADDING))
         box = np.array([w, h], np.float64) * padding
         if box[0] / box[1] > aspect:
             box[1] = box[0] / aspect
@@ -360,15 +362,11 @@ def _bgr(image, index: int) -> np.ndarray:
         '(grey (H, W) and BGRA (H, W, 4) are converted; read_image(file) '
         'reads 16-bit files too)'
     )
+    hint = ' (cv2.imread returns None for a file it cannot read)'
     if not isinstance(image, np.ndarray):
-        hint = (
-            ' (cv2.imread returns None for a file it cannot read)'
-            if image is None
-            else ''
-        )
         raise DeployError(
-            f'image {index}: a {type(image).__name__}{hint}; expected '
-            f'{expected}'
+            f'image {index}: {describe(image)}'
+            f'{hint if image is None else ""}; expected {expected}'
         )
     channels = image.shape[2] if image.ndim == 3 else 1
     if (
@@ -378,8 +376,7 @@ def _bgr(image, index: int) -> np.ndarray:
         or image.size == 0
     ):
         raise DeployError(
-            f'image {index}: an array of shape {image.shape} of '
-            f'{image.dtype}; expected {expected}'
+            f'image {index}: {describe(image)}; expected {expected}'
         )
     if channels == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)

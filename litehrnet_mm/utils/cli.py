@@ -39,6 +39,13 @@ def run_tool(
         raise SystemExit(2) from None
 
 
+def first_line(error: Exception, limit: int = 300) -> str:
+    """An error's first line, shortened (an ONNX export error carries the
+    whole traced graph)."""
+    lines = str(error).strip().splitlines() or ['']
+    return lines[0][:limit]
+
+
 def description(doc: str) -> str:
     """A tool's ``--help`` description: the first paragraph of its module
     docstring, in one line."""

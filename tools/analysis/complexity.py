@@ -18,7 +18,12 @@ from litehrnet_mm.analysis.models import (
 )
 from litehrnet_mm.errors import ConfigError
 from litehrnet_mm.models.backbones.litehrnet import backbones_in
-from litehrnet_mm.utils.cli import description, positive_int, run_tool
+from litehrnet_mm.utils.cli import (
+    description,
+    first_line,
+    positive_int,
+    run_tool,
+)
 
 
 def parse_args(argv=None):
@@ -67,10 +72,9 @@ def main(argv=None):
     try:
         report = complexity(model, shape)
     except (RuntimeError, ValueError) as e:  # a size it cannot take
-        first = (str(e).strip().splitlines() or [''])[0][:300]
         raise ConfigError(
             f'{name}: the model does not run on an input of 1x3x{h}x{w} '
-            f'({type(e).__name__}: {first}); give a --shape it takes'
+            f'({type(e).__name__}: {first_line(e)}); give a --shape it takes'
         ) from None
     ours = bool(backbones_in(model))
     print(f'{name}, input 1x3x{h}x{w}')

@@ -39,6 +39,14 @@ def check_threads(threads: Optional[int], who: str) -> None:
         )
 
 
+def describe(value) -> str:
+    """What an input is, for an error: ``an array of shape (2, 3) of
+    uint8``, or ``a list``."""
+    if isinstance(value, np.ndarray):
+        return f'an array of shape {value.shape} of {value.dtype}'
+    return f'a {type(value).__name__}'
+
+
 class Runtime:
     """A compiled model: ``runtime(images) -> [outputs]``.
 
@@ -114,11 +122,7 @@ class Runtime:
             images.dtype, np.floating
         )
         if not floating or len(shape) != 4 or shape[0] < 1:
-            got = (
-                f'an array of shape {tuple(shape)} of {images.dtype}'
-                if isinstance(images, np.ndarray)
-                else f'a {type(images).__name__}'
-            )
+            got = describe(images)
             raise DeployError(
                 f'{self.name}: {self.file} takes a float32 numpy array of '
                 f'shape {form} (N, 3, H, W: normalised images, N >= 1); '
