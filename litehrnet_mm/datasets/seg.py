@@ -4,11 +4,14 @@
 ``BaseSegDataset``) behaves as mmseg's class of the same name once its
 folders are found to be right: a missing or empty image folder, images a
 split file names but the folder lacks, or images without their label maps,
-get one error naming the path and the expected file names.
+get one error naming the path and the expected file names; so does a
+first label map with labels beyond the classes (another labelling scheme).
 """
 
 import os.path as osp
 from typing import List
+
+import numpy as np
 
 from litehrnet_mm.errors import DatasetError
 from litehrnet_mm.registry import DATASETS
@@ -63,7 +66,61 @@ class _CheckedFolders:
                 f'label map, e.g. {missing[0]}; expected one file ending in '
                 f'{self.seg_map_suffix!r} per image under {ann_dir}'
             )
+        if 'seg_map_path' in data_list[0]:
+            self._check_labels(data_list[0]['seg_map_path'])
         return data_list
+
+    _label_hint = ''
+
+    def _check_labels(self, path: str) -> None:
+        """The first label map holds class indices of this dataset, as
+        mmseg's ``LoadAnnotations`` reads them: labels of another scheme
+        (Cityscapes' labelIds, 0-33, for its 19 train ids) would fail at
+        the first training step inside the loss, without a name, and give
+        a wrong mIoU in a test without any error."""
+        import mmcv
+
+        classes = self.metainfo.get('classes')
+        if not classes:  # a BaseSegDataset without metainfo: none to check
+            return
+        name = type(self).__name__
+        try:
+            labels = mmcv.imread(path, flag='unchanged', backend='pillow')
+        except Exception as e:  # PIL's UnidentifiedImageError, OSError
+            raise DatasetError(
+                f'{name}: label map {path} is not a readable image '
+                f'({type(e).__name__}); expected a single-channel PNG of '
+                'class indices'
+            ) from None
+        labels = labels.squeeze()
+        if labels.ndim != 2:
+            raise DatasetError(
+                f'{name}: label map {path} has {labels.shape[-1]} channels; '
+                'expected a single-channel PNG of class indices (a '
+                'colour picture of the classes is not one)'
+            )
+        labels = np.unique(labels.astype(np.uint8))
+        if self.reduce_zero_label:
+            # As LoadAnnotations: 0 is ignored, the rest shift down by one.
+            labels = np.unique(np.where(labels == 0, 255, labels - 1))
+            labels[labels == 254] = 255
+        if self.label_map:
+            labels = np.array([self.label_map.get(int(v), v) for v in labels])
+        num_classes = len(classes)
+        bad = [
+            int(v)
+            for v in labels
+            if v >= num_classes and v != self.ignore_index
+        ]
+        if bad:
+            raise DatasetError(
+                f'{name}: label map {path} holds labels '
+                f'{", ".join(map(str, bad[:5]))}'
+                f'{", ..." if len(bad) > 5 else ""} beyond its '
+                f'{num_classes} classes; expected 0..{num_classes - 1} '
+                f'(and {self.ignore_index} for pixels to ignore)'
+                f'{self._label_hint}'
+            )
 
 
 if _BaseSegDataset is not None:
@@ -79,8 +136,16 @@ if _BaseSegDataset is not None:
         The label maps are the ``*_gtFine_labelTrainIds.png`` files that
         mmseg's ``tools/dataset_converters/cityscapes.py`` writes from the
         official ``*_gtFine_polygons.json``; a folder with only the official
-        files gets an error naming that suffix.
+        files gets an error naming that suffix, and label maps of the
+        official ids (``*_gtFine_labelIds.png``, 0-33) one naming the labels
+        beyond the 19 classes.
         """
+
+        _label_hint = (
+            "; Cityscapes' train ids are the *_gtFine_labelTrainIds.png "
+            "files that mmseg's tools/dataset_converters/cityscapes.py "
+            'writes, not the official labelIds'
+        )
 
     @DATASETS.register_module()
     class ADE20KDataset(_CheckedFolders, _ADE20KDataset):

@@ -3,11 +3,17 @@ without images or label maps, gets one error naming it."""
 
 import shutil
 
+import cv2
+import numpy as np
 import pytest
 
 from litehrnet_mm.datasets import DatasetError
 from tests.conftest import SHARED_DATA
 from tests.test_datasets.building import build, needs_samples
+
+# A label map of classes 0 and 1, as the 19-class datasets take.
+LABELS = np.zeros((8, 8), np.uint8)
+LABELS[2:6, 2:6] = 1
 
 
 def cityscapes(root):
@@ -63,7 +69,7 @@ def test_seg_split_file_naming_images_the_folder_lacks(tmp_path):
     (tmp_path / 'ann').mkdir()
     for stem in ('a', 'b'):
         (tmp_path / 'img' / f'{stem}.jpg').write_bytes(b'')
-        (tmp_path / 'ann' / f'{stem}.png').write_bytes(b'')
+        cv2.imwrite(str(tmp_path / 'ann' / f'{stem}.png'), LABELS)
     (tmp_path / 'train.txt').write_text('a\nb\n')
 
     def split(img_suffix):
@@ -84,3 +90,71 @@ def test_seg_split_file_naming_images_the_folder_lacks(tmp_path):
     assert f"{tmp_path}/img/a.png; expected files ending in '.png'" in str(
         info.value
     )
+
+
+def fake_cityscapes(root, labels):
+    """One 8x8 frame in Cityscapes' layout with ``labels`` as its
+    ``*_gtFine_labelTrainIds.png``."""
+    for folder, suffix, array in (
+        ('leftImg8bit', 'leftImg8bit', np.zeros((8, 8, 3), np.uint8)),
+        ('gtFine', 'gtFine_labelTrainIds', labels),
+    ):
+        city = root / folder / 'val' / 'city'
+        city.mkdir(parents=True)
+        cv2.imwrite(str(city / f'city_000000_000000_{suffix}.png'), array)
+
+
+def test_cityscapes_label_ids_instead_of_train_ids(tmp_path):
+    """Label maps of Cityscapes' official ids (0-33) where mmseg reads its
+    train ids (0-18, 255): one error naming the file and the labels, when
+    the dataset is built; mmseg failed at the first training step inside
+    the loss (``Target 26 is out of bounds``) and a test gave a wrong mIoU
+    without any error."""
+    label_ids = LABELS.copy()
+    label_ids[0, :] = 26  # car
+    label_ids[1, :] = 255  # ignored, as in train ids
+    fake_cityscapes(tmp_path / 'ids', label_ids)
+    with pytest.raises(DatasetError) as info:
+        cityscapes(tmp_path / 'ids')
+    message = str(info.value)
+    assert 'city_000000_000000_gtFine_labelTrainIds.png holds labels 26 ' in (
+        message
+    )
+    assert 'beyond its 19 classes; expected 0..18 (and 255' in message
+    assert 'labelTrainIds.png files that mmseg' in message
+    fake_cityscapes(tmp_path / 'train_ids', np.where(LABELS, 255, 18))
+    assert len(cityscapes(tmp_path / 'train_ids')) == 1
+
+
+def test_seg_label_map_colour_or_unreadable(tmp_path):
+    fake_cityscapes(tmp_path / 'colour', np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(DatasetError, match='has 3 channels; expected a si'):
+        cityscapes(tmp_path / 'colour')
+    fake_cityscapes(tmp_path / 'empty', LABELS)
+    for label in (tmp_path / 'empty').glob('gtFine/val/*/*.png'):
+        label.write_bytes(b'')
+    with pytest.raises(DatasetError, match='is not a readable image'):
+        cityscapes(tmp_path / 'empty')
+
+
+def test_seg_labels_with_reduce_zero_label(tmp_path):
+    """ADE20K's maps: 0 is ignored and 1..150 are its 150 classes, so 150
+    fits; 151 does not."""
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann').mkdir()
+    cv2.imwrite(str(tmp_path / 'img' / 'a.jpg'), np.zeros((8, 8, 3)))
+
+    def ade(top_label):
+        labels = LABELS.copy()
+        labels[0, 0] = top_label
+        cv2.imwrite(str(tmp_path / 'ann' / 'a.png'), labels)
+        return build(
+            'mmseg',
+            type='litehrnet_mm.ADE20KDataset',
+            data_root=str(tmp_path),
+            data_prefix=dict(img_path='img', seg_map_path='ann'),
+        )
+
+    assert len(ade(150)) == 1
+    with pytest.raises(DatasetError, match='holds labels 150 beyond its 150'):
+        ade(151)
