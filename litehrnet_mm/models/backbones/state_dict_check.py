@@ -12,6 +12,12 @@ the caller's ``strict``:
   apply ``strict`` themselves after loading, so it checks only what their
   own rules do not cover, the same way for either ``strict``:
 
+  - a whole model's checkpoint of the other task (a pose model's, with
+    ``head.*``, into a segmentation model, or one with ``decode_head.*``
+    into a pose model): a :class:`~litehrnet_mm.errors.CheckpointError`
+    whatever ``strict`` says, told by the keys that the model around the
+    backbone, loaded before it, found unexpected (its own head would stay
+    untrained: ``mim test`` scored it, the inferencers drew it);
   - a checkpoint of the deploy form (BN folded) into the training form: a
     :class:`~litehrnet_mm.errors.CheckpointError` whatever ``strict``
     says (the forms share 3 names, so strict=False would load 3 tensors);
@@ -62,7 +68,7 @@ import functools
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -303,6 +309,41 @@ def _refuse_deploy_form(
     )
 
 
+#: The head of each host's models, by the task it serves.
+_HOST_HEADS = {'decode_head.': 'segmentation', 'head.': 'pose'}
+
+
+def _refuse_other_task(
+    model: torch.nn.Module,
+    prefix: str,
+    unexpected_keys: Sequence[str],
+    source: str,
+) -> None:
+    """A whole model's checkpoint of the other task (a pose model's into a
+    segmentation model, or the reverse): the model around the backbone,
+    loaded before it, found the other head's entries unexpected, so its
+    own head would stay at its random initialisation, and ``mim test`` or
+    an inferencer gave numbers and pictures of an untrained head after a
+    warning (or mmpose failed on the segmentation classes in the
+    checkpoint's meta)."""
+    if not prefix.endswith('.'):
+        return  # the backbone itself is loaded: no model around it
+    parent = prefix[: prefix[:-1].rfind('.') + 1]
+    for head, task in _HOST_HEADS.items():
+        found = [k for k in unexpected_keys if k.startswith(parent + head)]
+        if found:
+            raise CheckpointError(
+                f'{source} holds a {task} model ({parent}{head}* weights, '
+                f'e.g. {found[0]}), but the model around this '
+                f'{_name(model)} has no {parent}{head[:-1]} (a model of '
+                'another task), so its own head would stay untrained; '
+                "expected a checkpoint trained with this model's config. To "
+                'start from its backbone alone: '
+                "init_cfg=dict(type='Pretrained', checkpoint=..., "
+                f'prefix={prefix!r}) on the backbone'
+            )
+
+
 def _refuse_foreign(
     model: torch.nn.Module, state_dict: dict, prefix: str, source: str
 ) -> None:
@@ -382,20 +423,25 @@ def check_state_dict_fits(
     state_dict: dict,
     prefix: str,
     local_metadata: dict,
+    strict: bool = True,
+    missing_keys: Sequence[str] = (),
+    unexpected_keys: Sequence[str] = (),
     *_,
 ) -> None:
     """The load_state_dict pre-hook of the backbone (rules in the module
-    docstring; the trailing hook arguments, ``strict`` among them, are
-    unused: torch passes True whatever its caller said).
+    docstring; ``strict`` is unused: torch passes True whatever its caller
+    said; ``unexpected_keys`` holds those the enclosing modules found so
+    far).
 
     Raises:
-        CheckpointError: the checkpoint holds another preset; the message
-            names the file (when read by
+        CheckpointError: the checkpoint holds another preset, or a model of
+            the other task; the message names the file (when read by
             :func:`litehrnet_mm.checkpoint.load_from_local`), the keys and
             the preset.
     """
-    fit = _fit(model, state_dict, prefix)
     source = _source(state_dict, local_metadata)
+    _refuse_other_task(model, prefix, unexpected_keys, source)
+    fit = _fit(model, state_dict, prefix)
     _refuse_deploy_form(model, fit, source)
     if not fit.ours:
         if not prefix:

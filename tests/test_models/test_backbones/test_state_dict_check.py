@@ -272,3 +272,69 @@ def test_weights_in_an_entry_mmengine_does_not_read(tmp_path):
         LiteHRNet(arch='18').load_state_dict(
             {'model': LiteHRNet(arch='18').state_dict()}, strict=False
         )
+
+
+class SegWrapper(torch.nn.Module):
+    """A segmentation-like model: the backbone and a ``decode_head``."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = LiteHRNet(arch='18', out_indices=(0, 1, 2, 3))
+        self.decode_head = torch.nn.Conv2d(320, 19, 1)
+
+
+class Nested(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+
+@pytest.mark.parametrize('strict', [False, True])
+@pytest.mark.parametrize(
+    'saved, loaded, task, head',
+    [
+        (Wrapper, SegWrapper, 'pose', 'head'),
+        (SegWrapper, Wrapper, 'segmentation', 'decode_head'),
+    ],
+)
+def test_a_model_of_the_other_task_is_refused(
+    tmp_path, strict, saved, loaded, task, head
+):
+    """A pose model's checkpoint into a segmentation model (mim test, the
+    inferencers, load_from), or the reverse: mmengine loaded the backbone
+    and warned about the heads, and the test scored an untrained head."""
+    from mmengine.runner import load_checkpoint
+
+    path = tmp_path / 'other.pth'
+    torch.save({'state_dict': random_weights_(saved()).state_dict()}, path)
+    model = loaded()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(model, str(path), strict=strict)
+    assert str(info.value).startswith(
+        f'checkpoint {path} holds a {task} model ({head}.* weights, e.g. '
+        f'{head}.weight), but the model around this LiteHRNet'
+    )
+    assert f'has no {head} (a model of another task)' in str(info.value)
+    assert "prefix='backbone.') on the backbone" in str(info.value)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key  # nothing loaded
+    # torch's own load, one level down, names the nested prefix.
+    nested = Nested(loaded())
+    state_dict = {
+        f'model.{k}': v
+        for k, v in random_weights_(saved()).state_dict().items()
+    }
+    with pytest.raises(CheckpointError, match=f'model.{head}.\\* weights'):
+        nested.load_state_dict(state_dict, strict=False)
+
+
+def test_a_model_of_the_same_task_loads(tmp_path):
+    from mmengine.runner import load_checkpoint
+
+    path = tmp_path / 'seg.pth'
+    source = random_weights_(SegWrapper())
+    torch.save({'state_dict': source.state_dict()}, path)
+    model = SegWrapper()
+    load_checkpoint(model, str(path), strict=True)
+    assert_loaded_but(model, source.state_dict(), set())
