@@ -1,6 +1,7 @@
 """Segmentation end to end: ``mim train mmseg`` of a user's config (the
 session's one seg run), ``mim test mmseg`` of its checkpoint, and
-``MMSegInferencer`` drawing the mask. (Resume: tests/test_resume.py; the
+``MMSegInferencer`` drawing the mask; a pose checkpoint refused by ``mim
+test``. (Resume: tests/test_resume.py; the
 published release: test_user_config_release.py.)"""
 
 import cv2
@@ -68,3 +69,37 @@ def test_inferencer_draws_the_mask(seg_run, tmp_path):
     # The mask is blended over the image: the picture is neither the
     # image nor blank.
     assert np.abs(drawn.astype(int) - original.astype(int)).mean() > 1
+
+
+def test_mim_test_refuses_a_pose_checkpoint(tmp_path):
+    """A pose model's checkpoint given to ``mim test mmseg``: one error
+    naming the file and the pose head, and no score (it scored the seg
+    config's untrained head after a warning)."""
+    from litehrnet_mm.data.synthetic_seg import generate_seg_dataset
+    from litehrnet_mm.utils.mim import MimFailed, save_untrained
+    from tests.conftest import POSE_DEMO, SEG_DEMO
+
+    pytest.importorskip('mmpose')
+    data = tmp_path / 'data'
+    generate_seg_dataset(str(data), 1, 1, size=(64, 64))
+    pose = tmp_path / 'pose.pth'
+    save_untrained(POSE_DEMO, pose)
+    loader = ['num_workers=0', 'persistent_workers=False', 'batch_size=1']
+    options = [f'dataset.data_root={data}'] + loader
+    with pytest.raises(MimFailed) as info:
+        run_mim(
+            ['test', 'mmseg', SEG_DEMO, '--checkpoint', pose]
+            + ['--gpus', '0', '--work-dir', tmp_path / 'test']
+            + ['--cfg-options']
+            + [
+                f'{n}_dataloader.{o}'
+                for n in ('train', 'test')
+                for o in options
+            ],
+            cwd=tmp_path,
+        )
+    assert (
+        f'CheckpointError: checkpoint {pose} holds a pose model (head.* '
+        'weights' in info.value.output
+    )
+    assert 'Iter(test)' not in info.value.output
