@@ -2,8 +2,10 @@
 
 ``tools/demo/pose_demo.py`` generates the data under ``data_root`` and runs
 this config through ``mim train`` and ``mim test``. 128x96 crops and a
-short schedule keep it within minutes on 2 cores; the model and the
-evaluation (COCO keypoint AP, ground-truth boxes) are the COCO configs'.
+short schedule keep it within minutes on 2 cores; the backbone and the
+evaluation (COCO keypoint AP, ground-truth boxes) are the COCO configs',
+the head has one deconv more (below), so a checkpoint of this config
+fits this config, not the COCO ones (whose head would stay untrained).
 """
 
 _base_ = ['../pose/_base_/td-hm_litehrnet_coco-256x192.py']
