@@ -66,7 +66,7 @@ class _CheckedFolders:
                 f'label map, e.g. {missing[0]}; expected one file ending in '
                 f'{self.seg_map_suffix!r} per image under {ann_dir}'
             )
-        if 'seg_map_path' in data_list[0]:
+        if data_list[0].get('seg_map_path'):
             self._check_labels(data_list[0]['seg_map_path'])
         return data_list
 
