@@ -40,6 +40,21 @@ def test_cityscapes_valid_and_without_label_maps(tmp_path):
         cityscapes(root)
 
 
+@needs_samples
+def test_cityscapes_sample_s_label_ids_are_refused():
+    """The real frame's official labelIds map named as the label maps."""
+    with pytest.raises(DatasetError, match='_gtFine_labelIds.png holds lab'):
+        build(
+            'mmseg',
+            type='litehrnet_mm.CityscapesDataset',
+            data_root=str(SHARED_DATA / 'cityscapes-sample'),
+            data_prefix=dict(
+                img_path='leftImg8bit/val', seg_map_path='gtFine/val'
+            ),
+            seg_map_suffix='_gtFine_labelIds.png',
+        )
+
+
 def test_cityscapes_missing_folder(tmp_path):
     with pytest.raises(
         FileNotFoundError, match=f'{tmp_path}/leftImg8bit/val: not found'
