@@ -123,7 +123,8 @@ def test_cityscapes_label_ids_instead_of_train_ids(tmp_path):
     """Label maps of Cityscapes' official ids (0-33) where mmseg reads its
     train ids (0-18, 255): one error naming the file and the labels, when
     the dataset is built; mmseg failed at the first training step inside
-    the loss (``Target 26 is out of bounds``) and a test gave a wrong mIoU
+    the loss (``IndexError: Target 20 is out of bounds`` on the shared
+    sample) and a test gave a wrong mIoU
     without any error."""
     label_ids = LABELS.copy()
     label_ids[0, :] = 26  # car
