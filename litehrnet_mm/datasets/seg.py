@@ -11,6 +11,7 @@ first label map with labels beyond the classes (another labelling scheme).
 import os.path as osp
 from typing import List
 
+import mmcv
 import numpy as np
 
 from litehrnet_mm.errors import DatasetError
@@ -78,8 +79,6 @@ class _CheckedFolders:
         (Cityscapes' labelIds, 0-33, for its 19 train ids) would fail at
         the first training step inside the loss, without a name, and give
         a wrong mIoU in a test without any error."""
-        import mmcv
-
         classes = self.metainfo.get('classes')
         if not classes:  # a BaseSegDataset without metainfo: none to check
             return
