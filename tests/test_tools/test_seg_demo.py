@@ -109,3 +109,17 @@ def test_demo_pictures_show_image_truth_and_prediction(tmp_path):
     for path in pictures:
         picture = cv2.imread(path)
         assert picture.shape[1] >= 3 * 256 and picture.shape[0] > 256
+
+
+def test_work_dir_that_is_a_file(tmp_path, capsys):
+    """It stopped on FileExistsError's traceback inside os.makedirs."""
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('mine')
+    with pytest.raises(SystemExit) as stop:
+        load_demo().main(['--work-dir', str(notes)])
+    assert str(stop.value.code) == (
+        f'seg demo: --work-dir {notes}: {notes} is a file; expected a '
+        'folder that exists or can be made'
+    )
+    assert notes.read_text() == 'mine'
+    assert capsys.readouterr().out == ''

@@ -169,13 +169,22 @@ def draw_predictions(
     return written
 
 
-def main() -> None:
+def main(argv: Optional[List[str]] = None) -> None:
     from litehrnet_mm.utils.mim import save_untrained
+    from litehrnet_mm.utils.paths import make_folder
 
-    args = parse_args()
+    args = parse_args(argv)
     start = time.time()
+    # The paths as the user gave them, from where the demo was started;
+    # the demo then runs in the repository (mim finds the config there).
+    work_dir = osp.abspath(args.work_dir)
+    if args.data_root is not None:
+        args.data_root = osp.abspath(args.data_root)
+    try:
+        make_folder(work_dir, '--work-dir')
+    except OSError as err:
+        fail(str(err))
     os.chdir(REPO)
-    work_dir = args.work_dir
     options: List[str] = []
     if args.data_root is None:
         from litehrnet_mm.data.synthetic_pose import generate_pose_dataset

@@ -152,13 +152,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     )
     from litehrnet_mm.errors import DatasetError
     from litehrnet_mm.utils.mim import save_untrained
+    from litehrnet_mm.utils.paths import make_folder
 
     start = time.perf_counter()
     # The images are generated at the size the config trains on.
     crop_size = tuple(Config.fromfile(args.config).crop_size)
     seg_dir = osp.abspath(args.work_dir)
-    os.makedirs(seg_dir, exist_ok=True)
     try:
+        make_folder(seg_dir, '--work-dir', DatasetError)
         if args.data is None:
             data_root = osp.join(seg_dir, 'data')
             generate_seg_dataset(
