@@ -9,8 +9,10 @@ malformed annotation or detection file gets one error naming the path.
 import logging
 from typing import List, Tuple
 
+import mmengine
 import numpy as np
 from mmengine.logging import print_log
+from mmengine.utils import is_list_of
 
 from litehrnet_mm.errors import DatasetError
 from litehrnet_mm.registry import DATASETS
@@ -25,6 +27,14 @@ except ImportError:  # mmpose is optional for the package
     _CocoDataset = _HandDataset = _MpiiDataset = None
 
 LOAD_ERRORS = (AssertionError, KeyError, IndexError, TypeError, ValueError)
+
+
+def _load_or_none(path: str):
+    """A JSON file's content, or None where it cannot be read."""
+    try:
+        return mmengine.load(path)
+    except Exception:
+        return None
 
 
 class _CheckedFiles:
@@ -93,6 +103,13 @@ if _CocoDataset is not None:
         _kind = 'a COCO person-keypoints JSON file'
 
         def _load_detection_results(self) -> List[dict]:
+            # mmpose reads the annotation file here too (the images'
+            # names), after the detection file.
+            require_file(
+                self.ann_file,
+                'CocoDataset: annotation file',
+                f'; expected {self._kind} (check data_root and ann_file)',
+            )
             require_file(
                 self.bbox_file,
                 'CocoDataset: detection file',
@@ -101,17 +118,38 @@ if _CocoDataset is not None:
             try:
                 instances = super()._load_detection_results()
             except LOAD_ERRORS as e:
-                raise DatasetError(
-                    f'CocoDataset: detection file {self.bbox_file} is not '
-                    'a list of COCO detection results '
-                    f'({type(e).__name__}: {e})'
-                ) from None
+                raise DatasetError(self._file_at_fault(e)) from None
             if not instances:
                 raise DatasetError(
                     f'CocoDataset: detection file {self.bbox_file} holds no '
                     'person box above the score threshold'
                 )
             return instances
+
+        def _file_at_fault(self, error: Exception) -> str:
+            """Which of the two files mmpose failed on: the detections, the
+            annotations, or neither alone (detections of images the
+            annotation file does not list)."""
+            why = f'({type(error).__name__}: {error})'
+            if not is_list_of(_load_or_none(self.bbox_file), dict):
+                return (
+                    f'CocoDataset: detection file {self.bbox_file} is not '
+                    f'a list of COCO detection results {why}'
+                )
+            annotations = _load_or_none(self.ann_file)
+            if not isinstance(annotations, dict) or 'images' not in (
+                annotations
+            ):
+                return (
+                    f'CocoDataset: annotation file {self.ann_file} is not '
+                    f'{self._kind} {why}'
+                )
+            return (
+                f'CocoDataset: detection file {self.bbox_file} does not fit '
+                f'annotation file {self.ann_file} {why}; expected '
+                'detections (image_id, category_id, bbox, score) of the '
+                "annotation file's images"
+            )
 
     @DATASETS.register_module()
     class MpiiDataset(_CheckedFiles, _MpiiDataset):

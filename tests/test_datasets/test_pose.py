@@ -204,3 +204,53 @@ def test_mpii_test_mode_without_head_boxes_says_pckh_will_fail(monkeypatch):
     (message,) = logged
     assert 'without headbox_file' in message
     assert 'mpii_gt_val.mat' in message
+
+
+def test_coco_detections_with_a_bad_annotation_file(tmp_path):
+    """With a detection file (the COCO configs' val and test), mmpose reads
+    the annotation file after it: a missing, non-JSON or MPII annotation
+    file was reported as the detection file's fault ('detection file ...
+    is not a list of COCO detection results'); now the file at fault is
+    named, and detections of images the annotation file lacks are named
+    as the two files' mismatch."""
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'images').mkdir()
+    ann = tmp_path / 'annotations' / 'val.json'
+    dets = tmp_path / 'dets.json'
+    image = dict(id=1, file_name='a.jpg', height=8, width=8)
+    person = dict(id=1, name='person')
+    det = dict(image_id=1, category_id=1, bbox=[0, 0, 4, 4], score=0.9)
+    dets.write_text(json.dumps([det]))
+
+    def with_dets():
+        return build(
+            'mmpose',
+            type='litehrnet_mm.CocoDataset',
+            data_root=str(tmp_path),
+            ann_file='annotations/val.json',
+            data_prefix=dict(img='images/'),
+            bbox_file=str(dets),
+            test_mode=True,
+        )
+
+    with pytest.raises(FileNotFoundError) as info:
+        with_dets()
+    assert str(info.value).startswith(
+        f'CocoDataset: annotation file {ann}: not found; expected a COCO'
+    )
+    for content in ('not json', json.dumps([dict(image='a.jpg')])):
+        ann.write_text(content)
+        with pytest.raises(DatasetError) as info:
+            with_dets()
+        assert str(info.value).startswith(
+            f'CocoDataset: annotation file {ann} is not a COCO person-'
+        )
+    ann.write_text(json.dumps(dict(images=[image], categories=[person])))
+    assert len(with_dets()) == 1
+    dets.write_text(json.dumps([dict(det, image_id=2)]))
+    with pytest.raises(DatasetError) as info:
+        with_dets()
+    assert str(info.value).startswith(
+        f'CocoDataset: detection file {dets} does not fit annotation file '
+        f'{ann} (KeyError'
+    )
