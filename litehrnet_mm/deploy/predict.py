@@ -200,7 +200,11 @@ class PosePredictor(Predictor):
 
     def decode(self, heatmaps: np.ndarray, box, hw) -> dict:
         """Argmax of each heatmap, a quarter pixel towards the higher
-        neighbour (the classic refinement), mapped back to the picture."""
+        neighbour (the classic refinement), mapped back to the picture.
+
+        The refinement moves a peak where mmpose's ``refine_keypoints``
+        (MSRAHeatmap) does: along x for columns 2 to W - 2 off the first
+        row, along y for rows 2 to H - 2 off the first column."""
         center, size = box
         k, hh, ww = heatmaps.shape  # heatmap size
         flat = heatmaps.reshape(k, -1)
@@ -209,11 +213,11 @@ class PosePredictor(Predictor):
         ys, xs = (v.astype(np.float64) for v in np.divmod(idx, ww))
         for j in range(k):
             x, y = int(xs[j]), int(ys[j])
-            if 0 < x < ww - 1:
+            if 1 < x < ww - 1 and y > 0:
                 xs[j] += 0.25 * np.sign(
                     heatmaps[j, y, x + 1] - heatmaps[j, y, x - 1]
                 )
-            if 0 < y < hh - 1:
+            if 1 < y < hh - 1 and x > 0:
                 ys[j] += 0.25 * np.sign(
                     heatmaps[j, y + 1, x] - heatmaps[j, y - 1, x]
                 )

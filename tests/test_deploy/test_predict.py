@@ -295,3 +295,34 @@ def test_a_model_without_metadata_is_refused(tmp_path):
     export_onnx(tiny_model(), SHAPE, file, check=False)
     with pytest.raises(DeployError, match=r'bare.onnx: no metadata \(.*json'):
         make_predictor(read_metadata(file), load_runtime(file))
+
+
+def test_pose_decoding_is_mmposes_without_flip_test():
+    """Keypoints and scores equal mmpose's MSRAHeatmap decoding (argmax,
+    a quarter pixel towards the higher neighbour where mmpose's
+    refine_keypoints moves it) mapped back through the box as mmpose's
+    top-down estimator maps them, the oracle: on random heatmaps, and on
+    peaks on and next to every border with unequal neighbours."""
+    from mmpose.codecs import MSRAHeatmap
+
+    rng = np.random.default_rng(0)
+    heatmaps = rng.random((20, 2, 16, 12)).astype(np.float32)
+    cells = [(y, x) for y in (0, 1, 7, 14, 15) for x in (0, 1, 5, 10, 11)]
+    for k, (y, x) in enumerate(cells[:20]):
+        heatmaps[k, 0, y, x] = 2.0
+    heatmaps = heatmaps.reshape(40, 16, 12)[None]
+    meta = dict(POSE_META, input_shape=[1, 3, 64, 48], box_padding=1.25)
+    meta['keypoints'] = [str(k) for k in range(40)]
+    predictor = make_predictor(
+        meta, StandIn([1, 3, 64, 48], lambda b: heatmaps)
+    )
+    picture = np.zeros((60, 90, 3), np.uint8)
+    (result,) = predictor([picture])
+    codec = MSRAHeatmap(input_size=(48, 64), heatmap_size=(12, 16), sigma=2)
+    keypoints, scores = codec.decode(heatmaps[0])
+    # mmpose's box for the picture (see the test above): 112.5 x 150.
+    center, scale = np.array([45.0, 30.0]), np.array([112.5, 150.0])
+    expected = keypoints[0] / [48, 64] * scale + center - 0.5 * scale
+    assert np.allclose(result['keypoints'], expected, atol=1e-4)
+    assert np.allclose(result['scores'], scores[0])
+
