@@ -297,6 +297,30 @@ def test_a_model_without_metadata_is_refused(tmp_path):
         make_predictor(read_metadata(file), load_runtime(file))
 
 
+def test_pose_inputs_are_mmposes_top_down_crop():
+    """The crop equals mmpose's test pipeline on the picture's box
+    (GetBBoxCenterScale, then TopdownAffine), the oracle, on a picture of
+    another aspect ratio than the input's and of random content: a
+    different padding, aspect fix or interpolation moves its pixels."""
+    from mmpose.datasets.transforms import GetBBoxCenterScale, TopdownAffine
+
+    picture = np.random.default_rng(0).integers(0, 256, (60, 90, 3), np.uint8)
+    results = dict(
+        img=picture.copy(),
+        bbox=np.array([[0, 0, 90, 60]], np.float32),
+        bbox_score=np.ones(1, np.float32),
+    )
+    results = GetBBoxCenterScale(padding=1.25)(results)
+    results = TopdownAffine(input_size=(48, 64))(results)
+    meta = dict(POSE_META, mean=[0.0] * 3, std=[1.0] * 3, bgr_to_rgb=False)
+    x, (center, box) = PosePredictor(dict(meta, box_padding=1.25)).prepare(
+        picture
+    )
+    assert np.allclose(center, results['bbox_center'][0])
+    assert np.allclose(box, results['bbox_scale'][0])
+    assert np.array_equal(x.transpose(1, 2, 0), results['img'])
+
+
 def test_pose_decoding_is_mmposes_without_flip_test():
     """Keypoints and scores equal mmpose's MSRAHeatmap decoding (argmax,
     a quarter pixel towards the higher neighbour where mmpose's
@@ -326,3 +350,33 @@ def test_pose_decoding_is_mmposes_without_flip_test():
     assert np.allclose(result['keypoints'], expected, atol=1e-4)
     assert np.allclose(result['scores'], scores[0])
 
+
+def smooth_logits(batch):
+    """Logits (N, 3, 8, 8) of random smooth fields: the class boundaries
+    fall between pixels, where the interpolation decides them."""
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(len(batch), 3, 8, 8)).astype(np.float32)
+
+
+def test_seg_decoding_is_mmsegs():
+    """The mask equals mmseg's: the logits resized (bilinear, without
+    corner alignment) to the input in the head's predict, then to the
+    picture in postprocess_result, the class taken there (the oracle,
+    written with torch as mmseg's resize calls it)."""
+    import torch
+    import torch.nn.functional as F
+
+    predictor = make_predictor(
+        SEG_META, StandIn([1, 3, 32, 32], smooth_logits)
+    )
+    picture = np.zeros((50, 70, 3), np.uint8)
+    (result,) = predictor([picture])
+    logits = torch.from_numpy(smooth_logits([picture]))
+    for size in ((32, 32), (50, 70)):
+        logits = F.interpolate(
+            logits, size=size, mode='bilinear', align_corners=False
+        )
+    expected = logits[0].argmax(0).numpy()
+    assert result['mask'].shape == expected.shape
+    # Ties aside (none on random logits), every pixel.
+    assert (result['mask'] == expected).mean() > 0.999
