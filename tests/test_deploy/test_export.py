@@ -264,3 +264,82 @@ def test_a_hosts_own_model_exports_as_its_tensor_forward(tmp_path):
     assert np.abs(got - expected).max() <= 1e-4 * max(
         1, np.abs(expected).max()
     )
+
+
+def test_an_artifact_that_computes_something_else_is_refused(
+    tmp_path, monkeypatch
+):
+    """The check runs the artifact: an exporter that writes another
+    model's graph (the same network, other weights) is refused at the
+    tool's tolerance, with the difference relative to the output scale
+    that PyTorch gives for the two models on the check input (seeded
+    noise), and nothing is written."""
+    import dataclasses
+
+    from litehrnet_mm.deploy.export import ParityError
+    from litehrnet_mm.deploy.exporters import EXPORTERS
+    from litehrnet_mm.deploy.onnx import switch_backbones
+
+    model, other = small_model(seed=0), small_model(seed=1)
+    x = torch.rand(1, 3, *SHAPE, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected, wrong = model(x), other(x)
+    scale = float(expected.abs().max())
+    relative = float((wrong - expected).abs().max()) / max(1.0, scale)
+    assert relative > 1e-2
+    switch_backbones(other)
+    write = EXPORTERS['onnxruntime']
+    monkeypatch.setitem(
+        EXPORTERS,
+        'onnxruntime',
+        lambda job: write(dataclasses.replace(job, model=other)),
+    )
+    output = tmp_path / 'm.onnx'
+    with pytest.raises(ParityError) as error:
+        export(model, 'onnxruntime', 'fp32', SHAPE, str(output), atol=1e-4)
+    got = float(str(error.value).split(' by ')[1].split()[0])
+    assert got == pytest.approx(relative, rel=1e-3)
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_check_runs_on_the_calibration_images_when_given(
+    tmp_path, monkeypatch
+):
+    """With calibration images the check input is the first batch of them
+    (the images the model is run on), as the metadata says; without, the
+    seeded noise."""
+    from litehrnet_mm.deploy.runtimes import RUNTIMES
+    from tests.test_deploy.test_exporters.phone import calibration, images
+
+    seen = []
+
+    class Recording(RUNTIMES['onnxruntime']):
+        def __call__(self, x):
+            seen.append(x.copy())
+            return super().__call__(x)
+
+    monkeypatch.setitem(RUNTIMES, 'onnxruntime', Recording)
+    calib = calibration(3)
+    result = export(small_model(), 'onnxruntime', 'fp32', SHAPE,
+                    str(tmp_path / 'a.onnx'), batch=2, calib=calib,
+                    atol=1e-4)  # fmt: skip
+    assert np.array_equal(seen[0], np.concatenate(calib[:2]))
+    assert result.metadata['check_input'] == 'calibration images'
+    result = export(small_model(), 'onnxruntime', 'fp32', SHAPE,
+                    str(tmp_path / 'b.onnx'), atol=1e-4)  # fmt: skip
+    assert np.array_equal(seen[1], images(1, seed=1))
+    assert result.metadata['check_input'] == 'uniform noise'
+
+
+def test_a_free_batch_axis_is_written_in_the_metadata(tmp_path):
+    """dynamic_batch leaves the batch axis free: the metadata says so
+    ('batch', which the predictor reads as one image at a time) and the
+    artifact runs other batch sizes."""
+    output = str(tmp_path / 'm.onnx')
+    result = export(small_model(), 'onnxruntime', 'fp32', SHAPE, output,
+                    dynamic_batch=True, atol=1e-4)  # fmt: skip
+    assert read_metadata(output)['input_shape'] == ['batch', 3, *SHAPE]
+    assert result.metadata['input_shape'][0] == 'batch'
+    x = np.random.default_rng(0).random((3, 3, *SHAPE), np.float32)
+    (got,) = load_runtime(output)(x)
+    assert got.shape == (3, 5, 16, 12)
