@@ -67,3 +67,31 @@ def test_without_a_dataset_keypoints_and_classes_go_by_number():
     # A palette of its own, the same at every export.
     assert len(seg['palette']) == 6
     assert config_metadata(seg_cfg)['palette'] == seg['palette']
+
+
+@pytest.mark.parametrize('drop', [(), ('bgr_to_rgb',), ('mean', 'std')])
+@pytest.mark.parametrize('demo', [POSE_DEMO, SEG_DEMO], ids=['pose', 'seg'])
+def test_the_normalisation_is_the_hosts_data_preprocessor(demo, drop):
+    """The metadata normalises an image as the config's data preprocessor
+    (built by the host, the oracle) does, also where the config leaves a
+    setting to the preprocessor's default."""
+    import numpy as np
+    import torch
+    from mmengine.registry import MODELS
+
+    from litehrnet_mm.deploy.predict import make_predictor
+
+    cfg = Config.fromfile(str(demo))
+    pre_cfg = cfg.model.setdefault('data_preprocessor', {})
+    for key in drop:
+        pre_cfg.pop(key, None)
+    meta = config_metadata(cfg)
+    pre = MODELS.build(cfg.model.data_preprocessor)
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    chw = torch.from_numpy(image.transpose(2, 0, 1).copy())
+    data = dict(inputs=[chw], data_samples=[])
+    expected = pre(data, False)['inputs'][0].numpy()
+    predictor = make_predictor(dict(meta, input_shape=[1, 3, 64, 64]))
+    np.testing.assert_allclose(
+        predictor._normalise(image), expected, rtol=1e-5, atol=1e-4
+    )
