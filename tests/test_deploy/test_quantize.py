@@ -103,6 +103,38 @@ def test_calibration_batches_match_the_static_batch():
     assert np.array_equal(batches[1][0], images(5)[2][0])
     with pytest.raises(ValueError, match='at least 4'):
         calibration_batches(images(3), 4)
+    # Every image in a batch when the count is a multiple of the batch.
+    batches = calibration_batches(images(4), 2)
+    assert np.array_equal(np.concatenate(batches), np.concatenate(images(4)))
+    (batch,) = calibration_batches(images(1), 1)
+    assert np.array_equal(batch, images(1)[0])
+
+
+def test_calibration_reads_the_training_split_as_the_test_loop_does():
+    """The loader of the calibration and validation images: the training
+    split's files through the test pipeline, in a fixed order (no
+    shuffling), without detection boxes, at the batch size asked."""
+    from mmengine.config import Config
+
+    from litehrnet_mm.deploy.quantize import training_split_loader
+    from tests.conftest import POSE_DEMO
+
+    cfg = Config.fromfile(str(POSE_DEMO))
+    cfg.test_dataloader.dataset.bbox_file = 'boxes.json'
+    loader = training_split_loader(cfg, batch_size=3)
+    train = cfg.train_dataloader.dataset
+    assert loader['sampler'] == dict(type='DefaultSampler', shuffle=False)
+    assert loader['batch_size'] == 3
+    dataset = loader['dataset']
+    for key in ('ann_file', 'data_prefix', 'data_root'):
+        assert dataset[key] == train[key]
+    assert dataset['pipeline'] == cfg.test_dataloader.dataset.pipeline
+    assert dataset['test_mode'] is True and 'bbox_file' not in dataset
+    # The config itself is left as it was.
+    assert cfg.test_dataloader.dataset.bbox_file == 'boxes.json'
+    assert training_split_loader(cfg)['batch_size'] == (
+        cfg.test_dataloader.batch_size
+    )
 
 
 @pytest.mark.slow
@@ -301,6 +333,7 @@ def test_onnxruntime_int8_is_qdq_with_the_design_kept_fp32(tmp_path):
     assert meta['precision'] == 'int8' and meta['runtime'] == 'onnxruntime'
     graph = onnx.load(result.path).graph
     produced_by = {o: n for n in graph.node for o in n.output}
+    inits = {t.name: t for t in graph.initializer}
     dequantized = 0
     for node in graph.node:
         if node.op_type != 'Conv':
@@ -308,11 +341,28 @@ def test_onnxruntime_int8_is_qdq_with_the_design_kept_fp32(tmp_path):
         source = produced_by.get(node.input[1])
         quantized = source is not None and source.op_type == 'DequantizeLinear'
         dequantized += quantized
-        # Kept convs keep their float weights.
-        kept = '/crw/' in node.name or '/spatial_weighting/' in node.name
-        if kept:
-            assert not quantized, node.name
+        # Kept convs keep their float weights: the depthwise ones, the
+        # one on the image, the ones on pooled maps.
+        groups = next((a.i for a in node.attribute if a.name == 'group'), 1)
+        kept = (
+            '/crw/' in node.name
+            or '/spatial_weighting/' in node.name
+            or groups > 1
+            or node.input[0] == graph.input[0].name
+        )
+        assert quantized != kept, node.name
+        if quantized:
+            # int8 weights, one scale per output channel.
+            weight, scale, zero = (inits[i] for i in source.input)
+            assert weight.data_type == onnx.TensorProto.INT8
+            assert list(scale.dims) == [weight.dims[0]], node.name
     assert dequantized > 0
+    # uint8 activations.
+    quantizers = [n for n in graph.node if n.op_type == 'QuantizeLinear']
+    assert quantizers and all(
+        inits[n.input[2]].data_type == onnx.TensorProto.UINT8
+        for n in quantizers
+    )
     check_outputs(load_runtime(result.path, threads=1), model)
 
 
