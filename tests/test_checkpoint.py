@@ -401,6 +401,16 @@ def test_only_litehrnet_state_dicts_are_tagged(with_and_without_import):
         # A model with a stem of that name but no Lite-HRNet stages.
         ({'stem.conv1.conv.weight': torch.zeros(1), 'stage0.x': 1}, False),
         ({'mystem.conv1.conv.weight': 1, 'mytransition0.0': 1}, False),
+        # The names of a backbone's first layers, run into a longer
+        # name: no Lite-HRNet under the prefix 'my'.
+        (
+            {
+                'mystem.conv1.conv.weight': 1,
+                'mytransition0.0': 1,
+                'mystage0.0.x': 1,
+            },
+            False,
+        ),
         ([1, 2], False),
     ],
 )
