@@ -41,7 +41,9 @@ def test_recomputed_in_backward_with_bn_statistics_updated_once():
 
 def test_only_in_training_with_autograd():
     block = Block(True).eval()
-    block(torch.randn(1, 2, 4, 4)).sum()
+    # In eval mode nothing is recomputed, even in a backward (gradients of
+    # a trained model's input, say).
+    block(torch.randn(1, 2, 4, 4)).sum().backward()
     assert block.calls == 1
     block.train()
     with torch.no_grad():
