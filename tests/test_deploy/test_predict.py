@@ -139,6 +139,24 @@ def test_images_not_as_cv2_reads_them_are_converted_or_named():
         PosePredictor(POSE_META)([bgr])
 
 
+def test_grey_and_bgra_pictures_reach_the_model_as_bgr():
+    """What the model is given for a BGRA picture is what it is given for
+    its BGR channels (the alpha dropped, no channel swapped), and for a
+    grey one what it is given for the grey in every channel: on random
+    pictures, as the keypoints of a stand-in model do not show it."""
+    rng = np.random.default_rng(0)
+    bgr = rng.integers(0, 256, (32, 24, 3), np.uint8)
+    alpha = rng.integers(0, 256, (32, 24, 1), np.uint8)
+    runtime = StandIn(POSE_META['input_shape'], peaks)
+    predictor = make_predictor(POSE_META, runtime)
+    predictor([bgr, np.concatenate([bgr, alpha], axis=2)])
+    grey = bgr[..., 1]
+    predictor([grey, np.repeat(grey[..., None], 3, axis=2)])
+    for first, second in runtime.batches:
+        assert np.array_equal(first, second)
+    assert not np.array_equal(runtime.batches[0][0], runtime.batches[1][0])
+
+
 def test_metadata_of_another_artifact_is_named():
     """A pose artifact's metadata with a seg model (or the reverse) gave
     masks of keypoint channels, or an IndexError when drawing."""
