@@ -118,7 +118,9 @@ def check_output(output: str, runtime: str, inputs: Sequence[str] = ()):
     ``runtime``'s artifact: its suffix, a folder that exists or can be
     made and written, no folder where the artifact, a file beside it or its
     metadata go, and none of them one of the files the export reads
-    (``inputs``: its config, its checkpoint), so nothing a user saved is
+    (``inputs``: its config, its checkpoint) or the weights of another
+    runtime's artifact of the same name (an OpenVINO ``m.xml`` and an ncnn
+    ``m.param`` both keep theirs in ``m.bin``), so nothing a user saved is
     lost."""
     cls = RUNTIMES[runtime]
     stem, suffix = os.path.splitext(output)
@@ -142,11 +144,35 @@ def check_output(output: str, runtime: str, inputs: Sequence[str] = ()):
                 f'export: writing {path} would replace a file this export '
                 'reads; expected another --output'
             )
+        owner = _other_owner(path, output)
+        if owner:
+            raise DeployError(
+                f'export: writing {path} would replace the weights of the '
+                f'{owner[1]} artifact {owner[0]}; expected another '
+                f'--output, e.g. {stem}_{runtime}{cls.suffixes[0]}'
+            )
     make_folder(
         os.path.dirname(os.path.abspath(output)),
         f'export: output {output}: folder',
         DeployError,
     )
+
+
+def _other_owner(path: str, output: str) -> Optional[Tuple[str, str]]:
+    """``(file, runtime)`` of another artifact whose companion ``path`` is
+    (an OpenVINO ``m.xml`` and an ncnn ``m.param`` both keep their
+    weights in ``m.bin``), when ``path`` and that artifact both exist;
+    else None."""
+    if path == output or not os.path.isfile(path):
+        return None
+    stem, companion = os.path.splitext(path)
+    for name, cls in sorted(RUNTIMES.items()):
+        for suffix, companions in cls.companions.items():
+            main = stem + suffix
+            if companion in companions and main != output:
+                if os.path.isfile(main):
+                    return main, name
+    return None
 
 
 def _check_calib(calib, shape: Tuple[int, int]) -> None:

@@ -174,6 +174,32 @@ def test_an_output_that_cannot_take_the_artifact_is_refused_first(tmp_path):
     assert (tmp_path / 'new').is_dir()
 
 
+def test_an_output_that_would_replace_another_artifacts_weights_is_refused(
+    tmp_path,
+):
+    # OpenVINO's m.xml and ncnn's m.param both keep their weights in m.bin:
+    # exporting one beside the other would break the first one.
+    for existing, runtime, output in [
+        ('m.xml', 'ncnn', 'm.param'),
+        ('m.param', 'openvino', 'm.xml'),
+    ]:
+        folder = tmp_path / runtime
+        folder.mkdir()
+        (folder / existing).write_text('graph')
+        (folder / 'm.bin').write_text('kept')
+        with pytest.raises(
+            DeployError,
+            match=rf'm.bin would replace the weights of the \w+ artifact '
+            rf'.*{existing}; expected another --output, e.g. .*m_{runtime}',
+        ):
+            check_output(str(folder / output), runtime)
+        assert (folder / 'm.bin').read_text() == 'kept'
+        # Its own earlier artifact is replaced, as any export replaces it;
+        # so is a .bin that no other artifact owns.
+        (folder / existing).unlink()
+        check_output(str(folder / output), runtime)
+
+
 def test_shapes_are_two_ints_of_at_least_one():
     assert check_shape([64, 48]) == (64, 48)
     assert check_shape((np.int64(7), 5)) == (7, 5)
