@@ -143,3 +143,26 @@ def test_infer_never_writes_over_its_input_images(tmp_path, capsys):
         tool('infer').main(
             [str(model), str(folder), '--out-dir', str(out / '0.png')]
         )
+
+
+def test_infer_writes_every_picture_or_says_why_first(tmp_path, capsys):
+    model = tmp_path / 'pose.onnx'
+    export(small_model(), 'onnxruntime', 'fp32', SHAPE, str(model),
+           metadata=POSE_META)  # fmt: skip
+    folder = pictures(tmp_path)
+    # An image named without a suffix (OpenCV reads it, but writes no
+    # file of that name): its picture is a PNG of that name.
+    photo = tmp_path / 'photo'
+    photo.write_bytes((folder / '0.png').read_bytes())
+    out = tmp_path / 'vis'
+    tool('infer').main([str(model), str(photo), '--out-dir', str(out)])
+    drawn = cv2.imread(str(out / 'photo.png'))
+    assert drawn.shape == cv2.imread(str(photo)).shape
+    assert f'-> {out / "photo.png"}' in capsys.readouterr().out
+    # A folder where a picture goes (OpenCV would write nothing and say
+    # nothing): one error before anything is written.
+    out = tmp_path / 'vis2'
+    (out / '1.png').mkdir(parents=True)
+    with pytest.raises(DeployError, match=r'vis2/1.png is a folder; expected'):
+        tool('infer').main([str(model), str(folder), '--out-dir', str(out)])
+    assert [p.name for p in out.iterdir()] == ['1.png']

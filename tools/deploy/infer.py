@@ -11,7 +11,9 @@ whole picture is the person's box (crop people first for crowds). Prints
 one line per picture and, last, images per second (preparing, running
 and decoding; and end to end with reading, drawing and writing). A file of
 a folder that is not a readable image is skipped with a line saying so;
-pictures are never written over the images they were drawn from.
+pictures are never written over the images they were drawn from. Each
+picture is named as its image (``.png`` added where OpenCV writes no file
+of that suffix).
 """
 
 import argparse
@@ -40,14 +42,28 @@ from litehrnet_mm.utils.paths import make_folder
 def check_out_dir(out_dir: str, outputs: dict) -> None:
     """Make ``out_dir``, or one clear error; and one before anything is
     written when a picture would replace an input image (``--out-dir`` the
-    input folder)."""
+    input folder) or a folder is where a picture goes (OpenCV would write
+    nothing and say nothing)."""
     make_folder(out_dir, '--out-dir', DeployError)
     for image, out in outputs.items():
+        if os.path.isdir(out):
+            raise DeployError(
+                f'--out-dir {out_dir}: {out} is a folder; expected the path '
+                'of a picture to write'
+            )
         if os.path.exists(out) and os.path.samefile(image, out):
             raise DeployError(
                 f'--out-dir {out_dir}: {out} would replace the input image '
                 f'{image}; expected another folder for the pictures'
             )
+
+
+def picture_path(out_dir: str, image: str) -> str:
+    """Where the picture drawn on ``image`` goes: its name in ``out_dir``,
+    with ``.png`` added when OpenCV writes no file of its suffix (an image
+    named without one, or of a kind OpenCV reads but cannot write)."""
+    out = os.path.join(out_dir, os.path.basename(image))
+    return out if cv2.haveImageWriter(out) else out + '.png'
 
 
 def main(argv=None):
@@ -62,9 +78,7 @@ def main(argv=None):
     parser.add_argument('--kpt-thr', type=fraction, default=0.3)
     args = parser.parse_args(argv)
     files = list_images(args.input)
-    outputs = {
-        f: os.path.join(args.out_dir, os.path.basename(f)) for f in files
-    }
+    outputs = {f: picture_path(args.out_dir, f) for f in files}
     runtime = load_runtime(args.model, args.runtime, threads=args.threads)
     predictor = make_predictor(read_metadata(args.model), runtime)
     check_out_dir(args.out_dir, outputs)
