@@ -39,6 +39,7 @@ __all__ = [
     'ParityError',
     'all_precisions',
     'check_accuracy_control',
+    'check_dynamic_batch',
     'check_output',
     'check_pair',
     'check_shape',
@@ -92,6 +93,19 @@ def check_pair(runtime: str, precision: str) -> None:
         raise DeployError(
             f'export: {runtime} has no precision {precision!r}; expected '
             f'one of {", ".join(PRECISIONS[runtime])} ({pairs()})'
+        )
+
+
+def check_dynamic_batch(runtime: str, dynamic_batch: bool) -> None:
+    """One clear error for a free batch axis asked of a runtime whose
+    artifacts have a static one (ExecuTorch, LiteRT): it would be exported
+    static while its metadata and the tool said the batch was free."""
+    if dynamic_batch and not RUNTIMES[runtime].dynamic_batch:
+        free = sorted(n for n, c in RUNTIMES.items() if c.dynamic_batch)
+        raise DeployError(
+            f'export: {runtime} artifacts take a static batch; expected '
+            f'--batch N for {runtime} (a free batch axis, --dynamic-batch, '
+            f'is for {", ".join(free)})'
         )
 
 
@@ -307,8 +321,9 @@ def export(
             model sees them, each (1, 3, H, W) float32. Required for int8.
         metadata (dict, optional): What inference needs (task,
             normalisation, ...), stored with the artifact.
-        dynamic_batch (bool): Leave the batch axis free, where the runtime
-            can.
+        dynamic_batch (bool): Leave the batch axis free (ONNX Runtime,
+            OpenVINO, ncnn; ExecuTorch and LiteRT are refused: their
+            artifacts take a static batch).
         atol (float, optional): Keep the artifact only if its largest
             difference from PyTorch, relative to the output scale (at
             least 1), is at most this; None keeps it whatever it is.
@@ -328,6 +343,7 @@ def export(
         ExportResult: The path and the difference from PyTorch.
     """
     check_pair(runtime, precision)
+    check_dynamic_batch(runtime, dynamic_batch)
     shape = check_shape(shape)
     if (
         isinstance(batch, bool)

@@ -12,6 +12,7 @@ import torch
 from litehrnet_mm import DeployError
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.export import (
+    check_dynamic_batch,
     check_output,
     check_pair,
     check_shape,
@@ -200,6 +201,27 @@ def test_an_output_that_would_replace_another_artifacts_weights_is_refused(
         check_output(str(folder / output), runtime)
 
 
+def test_a_free_batch_axis_is_refused_where_the_artifact_has_a_static_one(
+    tmp_path,
+):
+    # ExecuTorch and LiteRT convert a static program: asked for a free
+    # batch axis, they wrote a batch-1 artifact whose metadata said 'batch'.
+    for runtime in ['executorch', 'litert']:
+        with pytest.raises(
+            DeployError,
+            match=f'{runtime} artifacts take a static batch; expected '
+            rf'--batch N .* is for ncnn, onnxruntime, openvino\)',
+        ):
+            check_dynamic_batch(runtime, True)
+        check_dynamic_batch(runtime, False)
+        with pytest.raises(DeployError, match='take a static batch'):
+            export(small_model(), runtime, 'fp32', SHAPE,
+                   str(tmp_path / 'm.pte'), dynamic_batch=True)  # fmt: skip
+    for runtime in ['ncnn', 'onnxruntime', 'openvino']:
+        check_dynamic_batch(runtime, True)
+    assert not list(tmp_path.iterdir())
+
+
 def test_shapes_are_two_ints_of_at_least_one():
     assert check_shape([64, 48]) == (64, 48)
     assert check_shape((np.int64(7), 5)) == (7, 5)
@@ -227,6 +249,8 @@ def test_tool_refuses_bad_arguments_before_building_anything(tmp_path, capsys):
          '--cfg-options model.backbone.arch: expected KEY=VALUE'),
         (['m.xml', '--calib-dir', str(tmp_path)],
          '--calib-dir goes with --precision int8'),
+        (['m.tflite', '--runtime', 'litert', '--dynamic-batch'],
+         'litert artifacts take a static batch; expected --batch N'),
     ]  # fmt: skip
     for args, message in cases:
         with pytest.raises(SystemExit):

@@ -38,6 +38,7 @@ from litehrnet_mm.analysis.models import (
 )
 from litehrnet_mm.deploy.export import (
     check_accuracy_control,
+    check_dynamic_batch,
     check_output,
     check_pair,
     export,
@@ -123,6 +124,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         check_pair(args.runtime, args.precision)
+        check_dynamic_batch(args.runtime, args.dynamic_batch)
         check_accuracy_control(args.runtime, args.precision, args.max_drop)
     except ValueError as e:
         parser.error(str(e))

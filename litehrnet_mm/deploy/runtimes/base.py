@@ -70,6 +70,9 @@ class Runtime:
     companions: Dict[str, Tuple[str, ...]] = {}
     #: Whether any batch runs, whatever the exported input shape says.
     any_batch = False
+    #: Whether its exporter can leave the batch axis free (``export.py
+    #: --dynamic-batch``); otherwise the artifact takes ``--batch`` images.
+    dynamic_batch = True
     #: Whether the runtime's own object may run calls from several threads
     #: at once (ONNX Runtime's session may); otherwise calls take turns.
     thread_safe = False

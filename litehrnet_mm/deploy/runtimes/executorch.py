@@ -52,6 +52,7 @@ class ExecuTorchRuntime(Runtime):
     name = 'executorch'
     suffixes = ('.pte',)
     precisions = ('fp32', 'int8')
+    dynamic_batch = False  # a static torch.export program
 
     def __init__(
         self,

@@ -30,6 +30,7 @@ class LiteRTRuntime(Runtime):
     name = 'litert'
     suffixes = ('.tflite',)
     precisions = ('fp32', 'fp16', 'int8')
+    dynamic_batch = False  # litert-torch converts a static program
 
     def __init__(
         self,
