@@ -44,6 +44,7 @@ __all__ = [
     'check_pair',
     'check_shape',
     'export',
+    'folder_kept_only_on_success',
     'pairs',
 ]
 
@@ -271,7 +272,7 @@ def check_accuracy_control(
 
 
 @contextlib.contextmanager
-def _folder_kept_only_on_success(folder: str):
+def folder_kept_only_on_success(folder: str):
     """The folders of ``folder`` that do not exist yet (the export makes
     them before any work, to fail early) are removed again, when still
     empty, if the export fails: a refused export leaves nothing behind."""
@@ -366,7 +367,7 @@ def export(
             "config's training split; tools/deploy/export.py makes it)"
         )
     folder = os.path.dirname(os.path.abspath(output))
-    with _folder_kept_only_on_success(folder):
+    with folder_kept_only_on_success(folder):
         check_output(output, runtime, inputs)
         model = as_tensor_model(model).eval()
         if not switch_backbones(model):

@@ -222,6 +222,18 @@ def test_a_free_batch_axis_is_refused_where_the_artifact_has_a_static_one(
     assert not list(tmp_path.iterdir())
 
 
+def test_tool_refused_after_its_output_check_leaves_no_folder(tmp_path):
+    # The tool checks --output first, making its folders; an error after
+    # that (here the checkpoint, read when the model is built) takes them
+    # away again, as export() does for its own errors.
+    output = tmp_path / 'new' / 'deep' / 'm.onnx'
+    missing = str(tmp_path / 'missing.pth')
+    args = [str(REPO / POSE), missing, '--runtime', 'onnxruntime']
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        tool().main(args + ['--output', str(output)])
+    assert not list(tmp_path.iterdir())
+
+
 def test_shapes_are_two_ints_of_at_least_one():
     assert check_shape([64, 48]) == (64, 48)
     assert check_shape((np.int64(7), 5)) == (7, 5)

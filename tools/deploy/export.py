@@ -28,6 +28,7 @@ measurements.
 
 import argparse
 import contextlib
+import os
 import tempfile
 
 from litehrnet_mm.analysis.models import (
@@ -42,6 +43,7 @@ from litehrnet_mm.deploy.export import (
     check_output,
     check_pair,
     export,
+    folder_kept_only_on_success,
 )
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.metadata import config_metadata
@@ -87,6 +89,46 @@ def host_runner(cfg, checkpoint, needed: bool):
     init_default_scope(scope_of(cfg))
     with tempfile.TemporaryDirectory() as work_dir:
         yield build_runner(cfg, checkpoint, work_dir)
+
+
+def build_and_export(args, shape, checkpoint, inputs):
+    """The model of the config, exported as ``args`` ask; returns it, the
+    input shape and the export's result."""
+    cfg = load_config(args.config, args.cfg_options)
+    model = build_from_config(cfg, checkpoint)
+    shape = shape or default_shape(cfg)
+    meta = config_metadata(cfg)
+    int8 = args.precision == 'int8'
+    needs_runner = args.max_drop is not None or (int8 and not args.calib_dir)
+    with host_runner(cfg, checkpoint, needs_runner) as runner:
+        calib = calibration(cfg, args, meta, shape, runner) if int8 else None
+        validation = None
+        if args.max_drop is not None:
+            from litehrnet_mm.deploy.accuracy_control import HostMetric
+
+            validation = HostMetric(runner, cfg, args.validation_items)
+            print(
+                f'accuracy control: {validation.key} may drop at most '
+                f'{args.max_drop:g} on {len(validation.items)} items of the '
+                'training split',
+                flush=True,
+            )
+        result = export(
+            model,
+            args.runtime,
+            args.precision,
+            shape,
+            args.output,
+            batch=args.batch,
+            calib=calib,
+            metadata=meta,
+            dynamic_batch=args.dynamic_batch,
+            atol=args.atol if args.precision == 'fp32' else None,
+            max_drop=args.max_drop,
+            validation=validation,
+            inputs=inputs,
+        )
+    return model, shape, result
 
 
 def main(argv=None):
@@ -140,40 +182,13 @@ def main(argv=None):
         parser.error(str(e))
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     inputs = (args.config, checkpoint)
-    check_output(args.output, args.runtime, inputs)
-    cfg = load_config(args.config, args.cfg_options)
-    model = build_from_config(cfg, checkpoint)
-    shape = shape or default_shape(cfg)
-    meta = config_metadata(cfg)
-    int8 = args.precision == 'int8'
-    needs_runner = args.max_drop is not None or (int8 and not args.calib_dir)
-    with host_runner(cfg, checkpoint, needs_runner) as runner:
-        calib = calibration(cfg, args, meta, shape, runner) if int8 else None
-        validation = None
-        if args.max_drop is not None:
-            from litehrnet_mm.deploy.accuracy_control import HostMetric
-
-            validation = HostMetric(runner, cfg, args.validation_items)
-            print(
-                f'accuracy control: {validation.key} may drop at most '
-                f'{args.max_drop:g} on {len(validation.items)} items of the '
-                'training split',
-                flush=True,
-            )
-        result = export(
-            model,
-            args.runtime,
-            args.precision,
-            shape,
-            args.output,
-            batch=args.batch,
-            calib=calib,
-            metadata=meta,
-            dynamic_batch=args.dynamic_batch,
-            atol=args.atol if args.precision == 'fp32' else None,
-            max_drop=args.max_drop,
-            validation=validation,
-            inputs=inputs,
+    # A refused export leaves no folder behind: those check_output makes
+    # for the artifact go again.
+    folder = os.path.dirname(os.path.abspath(args.output))
+    with folder_kept_only_on_success(folder):
+        check_output(args.output, args.runtime, inputs)
+        model, shape, result = build_and_export(
+            args, shape, checkpoint, inputs
         )
     batch = 'dynamic N' if args.dynamic_batch else f'N={args.batch}'
     verdict = f' (ok, atol {args.atol:g})' if args.precision == 'fp32' else ''
