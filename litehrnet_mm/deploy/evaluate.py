@@ -126,12 +126,15 @@ def check_inputs(
     """One clear error before any test loop runs (minutes on a real
     dataset): a checkpoint that does not fit the config (missing, broken,
     of the other task or another architecture), an artifact of the other
-    task, or one that its runtime cannot load (its files, its metadata,
-    ``threads``)."""
+    task, one that its runtime cannot load (its files, its metadata,
+    ``threads``), or one whose model returns another number of heatmaps or
+    class maps than the config's keypoints or classes (the host's flip
+    test and metric would fail or mislead on it)."""
     from litehrnet_mm.analysis.models import build_from_config, scope_of
     from litehrnet_mm.errors import DeployError
 
     from .artifact import read_metadata
+    from .metadata import config_metadata
     from .runtimes import load_runtime
     from .runtimes.base import check_threads
 
@@ -146,7 +149,19 @@ def check_inputs(
                 f'{path}: a {made_for} artifact, for a {task} config; '
                 'expected one exported from this config'
             )
-        load_runtime(path, threads=threads)
+        runtime = load_runtime(path, threads=threads)
+        labels = 'keypoints' if task == 'pose' else 'classes'
+        expected = len(config_metadata(cfg)[labels])
+        shape = [
+            1 if not isinstance(d, int) else d for d in runtime.input_shape
+        ]
+        channels = runtime(np.zeros(shape, np.float32))[0].shape[1]
+        if channels != expected:
+            raise DeployError(
+                f'{path}: its model returns {channels} channels, the config '
+                f'has {expected} {labels}; expected an artifact exported '
+                'from this config'
+            )
 
 
 def evaluate_artifacts(

@@ -87,11 +87,16 @@ def test_a_model_without_a_head_is_refused():
 
 def test_inputs_are_checked_before_any_test_loop(tmp_path):
     from litehrnet_mm import CheckpointError, DeployError
-    from litehrnet_mm.analysis.models import build_from_config, load_config
+    from litehrnet_mm.analysis.models import (
+        PoseModel,
+        build_from_config,
+        load_config,
+    )
     from litehrnet_mm.deploy.evaluate import check_inputs
     from litehrnet_mm.deploy.export import export
+    from litehrnet_mm.models.backbones.litehrnet import LiteHRNet
     from tests.conftest import POSE_DEMO, SEG_DEMO
-    from tests.test_deploy.test_exporters.phone import SHAPE, tiny_model
+    from tests.test_deploy.test_exporters.phone import SHAPE, TINY, tiny_model
 
     cfg = load_config(str(POSE_DEMO))
     seg = str(tmp_path / 'seg.pth')
@@ -108,7 +113,19 @@ def test_inputs_are_checked_before_any_test_loop(tmp_path):
         check_inputs(cfg, None, [artifact])
     with pytest.raises(DeployError, match='threads=0; expected an int >= 1'):
         check_inputs(cfg, None, threads=0)
+    # A pose artifact of another number of keypoints (5, the config's 17):
+    # mmpose's flip test asserted deep inside the test loop.
+    five = str(tmp_path / 'five.onnx')
+    export(tiny_model(), 'onnxruntime', 'fp32', SHAPE, five,
+           metadata={'task': 'pose'})  # fmt: skip
+    with pytest.raises(
+        DeployError,
+        match='five.onnx: its model returns 5 channels, the config has 17 '
+        'keypoints; expected an artifact exported from this config',
+    ):
+        check_inputs(cfg, None, [five])
     pose = str(tmp_path / 'pose.onnx')
-    export(tiny_model(), 'onnxruntime', 'fp32', SHAPE, pose,
+    model = PoseModel(LiteHRNet(extra=TINY), num_keypoints=17)
+    export(model, 'onnxruntime', 'fp32', SHAPE, pose,
            metadata={'task': 'pose'})  # fmt: skip
     check_inputs(cfg, None, [pose], threads=1)
