@@ -86,6 +86,25 @@ def load_runtime(
             f'{", ".join(sorted(RUNTIMES))}'
         )
     check_metadata(file, meta)
+    chosen = RUNTIMES[runtime]
+    suffix = os.path.splitext(file)[1].lower()
+    if (
+        runtime == meta.get('runtime')
+        and chosen.suffixes
+        and (suffix not in chosen.suffixes)
+    ):
+        # Its sidecar names a runtime that cannot read it (copied from
+        # another artifact): say so, not that the runtime was asked for.
+        readers = [
+            n for n, c in sorted(RUNTIMES.items()) if suffix in c.suffixes
+        ]
+        theirs = f' ({" or ".join(readers)} does)' if readers else ''
+        raise DeployError(
+            f'{metadata_file(file)}: runtime {runtime!r}, which does not '
+            f'read {suffix or "files without a suffix"} files{theirs}; '
+            f'expected the metadata export.py wrote with '
+            f'{os.path.basename(file)}'
+        )
     options = meta.get('runtime_options', {}) if runtime == made_for else {}
     try:
         return RUNTIMES[runtime](file, threads, **options)

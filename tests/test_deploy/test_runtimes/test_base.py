@@ -96,6 +96,16 @@ def test_metadata_edited_to_what_does_not_exist_is_named(tmp_path):
     write_metadata(str(file), {'runtime': 'tensorrt'})
     with pytest.raises(DeployError, match=r"m.onnx.json: runtime 'tensorrt'"):
         load_runtime(str(file), 'onnxruntime')
+    # A sidecar copied from another runtime's artifact: the sidecar is
+    # named, not the runtime it names as if the user had asked for it.
+    write_metadata(str(file), {'runtime': 'ncnn'})
+    with pytest.raises(
+        DeployError,
+        match=r"m.onnx.json: runtime 'ncnn', which does not read .onnx files "
+        r'\(onnxruntime or openvino does\); expected the metadata export.py '
+        'wrote with m.onnx',
+    ):
+        load_runtime(str(file))
 
 
 def test_a_file_the_runtime_cannot_read_gets_its_words_in_one_line(tmp_path):
