@@ -22,6 +22,7 @@ import sys
 from litehrnet_mm.analysis.models import load_config
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.evaluate import check_inputs, host_metrics, ships
+from litehrnet_mm.deploy.runtimes import RUNTIMES
 from litehrnet_mm.utils import cli
 
 
@@ -37,15 +38,31 @@ def table(metrics, key, bound, precisions):
         '| --- | --- | --- | --- | --- | --- |',
     ]
     for name, m in metrics.items():
-        meta = read_metadata(name) if name != 'PyTorch' else {}
-        precision = precisions.get(name, 'fp32')
+        if name == 'PyTorch':
+            runtime, precision = 'PyTorch', 'fp32'
+        else:
+            runtime, precision = runtime_of(name), precisions[name]
         change = m[key] - base
+        # An artifact without metadata (a plain .onnx or .xml) is of a
+        # precision nobody said: shown, not judged, not the reference.
+        verdict = ships(precision, change, bound) if precision else ''
         lines.append(
-            f'| {os.path.basename(name)} | {meta.get("runtime", "PyTorch")} '
-            f'| {precision} | {m[key]:.4f} | {change:+.4f} | '
-            f'{ships(precision, change, bound)} |'
+            f'| {os.path.basename(name)} | {runtime} '
+            f'| {precision or "unknown (no metadata)"} | {m[key]:.4f} | '
+            f'{change:+.4f} | {verdict} |'
         )
     return lines
+
+
+def runtime_of(artifact: str) -> str:
+    """The runtime that runs ``artifact``: its metadata's, else the one
+    its suffix implies (as load_runtime picks it)."""
+    made_for = read_metadata(artifact).get('runtime')
+    suffix = os.path.splitext(artifact)[1].lower()
+    implied = (
+        n for n, c in sorted(RUNTIMES.items()) if c.suffixes[:1] == (suffix,)
+    )
+    return made_for or next(implied, '?')
 
 
 def main(argv=None):
@@ -65,9 +82,7 @@ def main(argv=None):
                 'tools/deploy/export.py'
             )
     cfg = load_config(args.config, args.cfg_options)
-    precisions = {
-        p: read_metadata(p).get('precision', 'fp32') for p in args.artifacts
-    }
+    precisions = {p: read_metadata(p).get('precision') for p in args.artifacts}
     check_inputs(cfg, args.checkpoint, args.artifacts, args.threads)
     key, bound, metrics = host_metrics(
         cfg, args.checkpoint, args.artifacts, threads=args.threads
