@@ -46,6 +46,10 @@ from litehrnet_mm.deploy.export import (
     folder_kept_only_on_success,
 )
 from litehrnet_mm.deploy.exporters import PRECISIONS
+from litehrnet_mm.deploy.exporters.converter_venv import (
+    CONVERTED_IN_VENV,
+    converters_python,
+)
 from litehrnet_mm.deploy.metadata import config_metadata
 from litehrnet_mm.utils.cli import (
     CfgOptions,
@@ -170,6 +174,8 @@ def main(argv=None):
         check_accuracy_control(args.runtime, args.precision, args.max_drop)
     except ValueError as e:
         parser.error(str(e))
+    if args.runtime in CONVERTED_IN_VENV:
+        converters_python()  # one clear error, before the model is built
     if args.validation_items is not None and args.max_drop is None:
         parser.error('--validation-items goes with --max-drop')
     if args.calib_dir and args.precision != 'int8':

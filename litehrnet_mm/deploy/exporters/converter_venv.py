@@ -34,6 +34,10 @@ from .convert_in_venv import DONE
 #: default ``.venv-converters`` beside the running venv.
 ENV_VAR = 'LITEHRNET_MM_CONVERTERS'
 
+#: The runtimes whose exporters convert in that venv
+#: (:func:`convert_in_venv`): export.py looks for it before any work.
+CONVERTED_IN_VENV = ('executorch', 'litert')
+
 _SCRIPT = Path(__file__).with_name('convert_in_venv.py')
 
 

@@ -28,6 +28,7 @@ from litehrnet_mm.deploy.exporters.converter_venv import (
     stop_converters,
 )
 from litehrnet_mm.errors import LiteHRNetError
+from tests.conftest import REPO, load_tool
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +41,28 @@ def test_no_converters_venv_says_how_to_make_one(tmp_path, monkeypatch):
     monkeypatch.setenv('LITEHRNET_MM_CONVERTERS', str(tmp_path / 'none'))
     with pytest.raises(LiteHRNetError, match='make install-converters'):
         converters_python()
+
+
+def test_export_tool_looks_for_the_converters_venv_before_any_work(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / 'none'))
+    config = REPO / 'configs/demo/td-hm_litehrnet-18_synthetic-128x96.py'
+    missing = str(tmp_path / 'missing.pth')  # read when the model is built
+    for runtime, suffix in [('executorch', '.pte'), ('litert', '.tflite')]:
+        output = str(tmp_path / 'out' / f'm{suffix}')
+        with pytest.raises(LiteHRNetError, match='make install-converters'):
+            load_tool('tools/deploy/export.py').main(
+                [
+                    str(config),
+                    missing,
+                    '--runtime',
+                    runtime,
+                    '--output',
+                    output,
+                ]
+            )
+    assert [p.name for p in tmp_path.iterdir()] == []
 
 
 def fake_venv(folder, script):
