@@ -204,13 +204,17 @@ class PosePredictor(Predictor):
 
         The refinement moves a peak where mmpose's ``refine_keypoints``
         (MSRAHeatmap) does: along x for columns 2 to W - 2 off the first
-        row, along y for rows 2 to H - 2 off the first column."""
+        row, along y for rows 2 to H - 2 off the first column. A heatmap
+        with no positive value puts its keypoint at heatmap pixel (-1, -1)
+        with its score, as mmpose's ``get_heatmap_maximum`` does (any
+        threshold leaves it out)."""
         center, size = box
         k, hh, ww = heatmaps.shape  # heatmap size
         flat = heatmaps.reshape(k, -1)
         idx = flat.argmax(1)
         scores = flat.max(1)
         ys, xs = (v.astype(np.float64) for v in np.divmod(idx, ww))
+        xs[scores <= 0] = ys[scores <= 0] = -1
         for j in range(k):
             x, y = int(xs[j]), int(ys[j])
             if 1 < x < ww - 1 and y > 0:

@@ -343,8 +343,9 @@ def test_pose_decoding_is_mmposes_without_flip_test():
     """Keypoints and scores equal mmpose's MSRAHeatmap decoding (argmax,
     a quarter pixel towards the higher neighbour where mmpose's
     refine_keypoints moves it) mapped back through the box as mmpose's
-    top-down estimator maps them, the oracle: on random heatmaps, and on
-    peaks on and next to every border with unequal neighbours."""
+    top-down estimator maps them, the oracle: on random heatmaps, on
+    peaks on and next to every border with unequal neighbours, and on a
+    heatmap with no positive value."""
     from mmpose.codecs import MSRAHeatmap
 
     rng = np.random.default_rng(0)
@@ -352,6 +353,7 @@ def test_pose_decoding_is_mmposes_without_flip_test():
     cells = [(y, x) for y in (0, 1, 7, 14, 15) for x in (0, 1, 5, 10, 11)]
     for k, (y, x) in enumerate(cells[:20]):
         heatmaps[k, 0, y, x] = 2.0
+    heatmaps[3, 1] -= 1.0  # no positive value: mmpose's (-1, -1)
     heatmaps = heatmaps.reshape(40, 16, 12)[None]
     meta = dict(POSE_META, input_shape=[1, 3, 64, 48], box_padding=1.25)
     meta['keypoints'] = [str(k) for k in range(40)]
