@@ -7,7 +7,10 @@ publish, an export request or an exported model) derives from
 keeps catching them, ``except LiteHRNetError`` catches all of ours and
 nothing of the hosts', and a subclass tells the kinds apart. A setting of
 the wrong type raises :class:`ArchTypeError`, which is also a ``TypeError``
-(what Python raises for an argument of the wrong type).
+(what Python raises for an argument of the wrong type). A missing file or
+folder (a checkpoint, a dataset's annotation file or image folder, an
+image) raises Python's ``FileNotFoundError`` naming it instead, as the
+hosts and mmengine expect.
 """
 
 __all__ = [

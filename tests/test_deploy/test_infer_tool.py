@@ -166,3 +166,18 @@ def test_infer_writes_every_picture_or_says_why_first(tmp_path, capsys):
     with pytest.raises(DeployError, match=r'vis2/1.png is a folder; expected'):
         tool('infer').main([str(model), str(folder), '--out-dir', str(out)])
     assert [p.name for p in out.iterdir()] == ['1.png']
+
+
+def test_infer_stops_at_a_picture_it_could_not_write(tmp_path, monkeypatch):
+    """cv2.imwrite says False (a full disk) instead of raising: the tool
+    stops there with one error naming the picture, instead of printing it
+    as written."""
+    model = tmp_path / 'pose.onnx'
+    export(small_model(), 'onnxruntime', 'fp32', SHAPE, str(model),
+           metadata=POSE_META)  # fmt: skip
+    folder = pictures(tmp_path)
+    infer = tool('infer')
+    monkeypatch.setattr(infer.cv2, 'imwrite', lambda *args: False)
+    out = tmp_path / 'vis'
+    with pytest.raises(DeployError, match=r'could not write .*vis/0.png'):
+        infer.main([str(model), str(folder), '--out-dir', str(out)])

@@ -102,7 +102,14 @@ def main(argv=None):
         model_seconds += time.perf_counter() - tick
         for file, image, result in zip(chunk, images, results):
             out = outputs[file]
-            cv2.imwrite(out, predictor.draw(image, result, args.kpt_thr))
+            if not cv2.imwrite(
+                out, predictor.draw(image, result, args.kpt_thr)
+            ):
+                raise DeployError(
+                    f'infer: OpenCV could not write {out} (a full disk, or a '
+                    'folder no longer writable?); expected a writable '
+                    '--out-dir'
+                )
             print(f'{file} -> {out}')
         done += len(chunk)
     if not done:
