@@ -7,7 +7,12 @@ import pytest
 
 from litehrnet_mm import DeployError
 from litehrnet_mm.deploy.artifact import write_metadata
-from litehrnet_mm.deploy.runtimes import RUNTIMES, Runtime, load_runtime
+from litehrnet_mm.deploy.runtimes import (
+    RUNTIMES,
+    Runtime,
+    first_words,
+    load_runtime,
+)
 from litehrnet_mm.deploy.runtimes.base import register_runtime
 
 
@@ -152,3 +157,53 @@ def test_images_of_another_shape_get_one_error(tmp_path, recorded):
         recorded(file)(np.ones((0, 3, 8, 6), np.float32))
     with pytest.raises(DeployError, match='threads=0; expected an int >= 1'):
         recorded(file, threads=0)
+
+
+def test_threads_must_be_a_whole_number_not_a_flag(tmp_path, recorded):
+    file = str(tmp_path / 'model.any')
+    open(file, 'wb').close()
+    # True is an int to Python; as a thread count it is a mistake.
+    for bad in (True, 2.0, '2'):
+        with pytest.raises(DeployError, match=r'threads=.*expected an int'):
+            recorded(file, threads=bad)
+    assert recorded(file, threads=2).threads == 2
+
+
+def test_an_error_of_ours_from_a_runtime_comes_through_as_it_is(
+    tmp_path, recorded
+):
+    file = str(tmp_path / 'model.any')
+    open(file, 'wb').close()
+    write_metadata(file, {'runtime': 'recorded'})
+    refusal = DeployError('recorded: this model needs a setting it lacks')
+
+    def refuse(self, *args, **kwargs):
+        raise refusal
+
+    recorded.__init__ = refuse
+    with pytest.raises(DeployError) as info:
+        load_runtime(file)
+    # Not wrapped in 'cannot load ...' around its own words.
+    assert info.value is refusal
+
+
+def test_a_suffix_in_capitals_is_read_like_its_lower_case(tmp_path, recorded):
+    recorded.suffixes = ('.rec',)
+    file = str(tmp_path / 'MODEL.REC')
+    open(file, 'wb').close()
+    write_metadata(file, {'runtime': 'recorded'})
+    runtime = load_runtime(file)
+    assert isinstance(runtime, recorded) and runtime.file == file
+
+
+def test_a_runtimes_long_words_are_cut_to_one_short_line():
+    words = (
+        'Exception from src/inference/src/core.cpp:99:\n'
+        + 'x' * 300
+        + '\n\n  more\n'
+    )
+    text = first_words(RuntimeError(words))
+    assert len(text) == 240 and text.endswith('...')
+    assert text == ('x' * 300 + ' more')[:237] + '...'
+    assert first_words(RuntimeError('a\n b \n')) == 'a b'
+    assert first_words(KeyError()) == 'KeyError'
