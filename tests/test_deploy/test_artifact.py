@@ -38,3 +38,34 @@ def test_no_metadata_is_empty_and_bad_metadata_is_named(tmp_path):
         f.write('[1, 2]')
     with pytest.raises(ValueError, match='holds a list; expected a JSON'):
         read_metadata(file)
+
+
+def test_numpy_values_inside_tuples_are_written_as_plain_ones(tmp_path):
+    file = str(tmp_path / 'model.xml')
+    meta = {'input_shape': (np.int64(1), 3, np.int32(64)), 'x': (0.5,)}
+    write_metadata(file, meta)
+    assert read_metadata(file) == {'input_shape': [1, 3, 64], 'x': [0.5]}
+
+
+def test_a_lone_onnx_file_keeps_its_metadata_inside(tmp_path):
+    onnx = pytest.importorskip('onnx')
+    from onnx import TensorProto, helper
+
+    from litehrnet_mm.deploy.onnx import embed_onnx_metadata
+
+    value = helper.make_tensor_value_info('x', TensorProto.FLOAT, [1])
+    out = helper.make_tensor_value_info('y', TensorProto.FLOAT, [1])
+    graph = helper.make_graph(
+        [helper.make_node('Identity', ['x'], ['y'])], 'g', [value], [out]
+    )
+    # A capitalised suffix (a file renamed on another system) too.
+    for name in ('model.onnx', 'MODEL.ONNX'):
+        file = str(tmp_path / name)
+        onnx.save(helper.make_model(graph), file)
+        assert read_metadata(file) == {}
+        embed_onnx_metadata(file, {'task': 'pose', 'shape': (np.int64(4),)})
+        embed_onnx_metadata(file, {'task': 'seg'})
+        assert read_metadata(file) == {'task': 'seg'}
+        # Its sidecar, when there is one, is what counts.
+        write_metadata(file, {'task': 'pose'})
+        assert read_metadata(file) == {'task': 'pose'}
