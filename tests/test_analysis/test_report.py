@@ -1,9 +1,12 @@
 """analysis/report.py: the tables of timed paths, ratios to the first row,
 each model's best path, and the heading that dates and places a run."""
 
+from litehrnet_mm.analysis import report
 from litehrnet_mm.analysis.candidates import pose_candidates
 from litehrnet_mm.analysis.report import (
+    SPREAD,
     best_paths,
+    busy,
     heading,
     inference_table,
     steps_table,
@@ -124,3 +127,33 @@ def test_steps_that_do_not_run_are_a_row_with_their_reason():
 def test_heading_says_one_thread():
     line = heading('pose, 256x192', 1, [], '1.00', 1.0, 'cmd')
     assert ', 1 thread; torch ' in line
+
+
+def test_a_spread_of_exactly_the_limit_is_not_marked():
+    rows = [_row(PORT, 'eager', {1: 0.040}), _row(OURS, 'eager', {1: 0.02})]
+    rows[0].spread = {1: SPREAD}
+    rows[1].spread = {1: SPREAD * 1.01}
+    lines = inference_table(rows, [1]).splitlines()
+    assert lines[2].endswith('| 40.0 | 1.00 |')
+    assert lines[3].endswith('| 20.0* | 2.00 |')
+
+
+def test_step_ratios_are_the_first_steps_time_over_each():
+    table = steps_table('training step', {'a': 0.5, 'b': 0.25, 'c': 2.0})
+    assert table.splitlines()[2:] == [
+        '| a | 500 | 1.00 |',
+        '| b | 250 | 2.00 |',
+        '| c | 2000 | 0.25 |',
+    ]
+
+
+def test_busy_warns_from_a_load_of_as_many_as_the_cores(monkeypatch):
+    monkeypatch.setattr(report.os, 'cpu_count', lambda: 4)
+    for load, warns in ((3.99, False), (4.0, True), (6.5, True)):
+        monkeypatch.setattr(
+            report.os, 'getloadavg', lambda load=load: (load, 0, 0)
+        )
+        warning = busy()
+        assert bool(warning) == warns
+        if warns:
+            assert warning.startswith(f'load average {load:.2f} on 4 cores')
