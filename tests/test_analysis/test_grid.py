@@ -9,7 +9,7 @@ import os
 import pytest
 
 from litehrnet_mm.analysis import grid
-from litehrnet_mm.analysis.candidates import pose_candidates
+from litehrnet_mm.analysis.candidates import pose_candidates, seg_candidates
 from litehrnet_mm.deploy.exporters import PRECISIONS
 
 PORT, OURS = pose_candidates('18', peers=False)
@@ -214,3 +214,68 @@ def test_a_model_that_does_not_run_at_the_size_is_a_result(monkeypatch):
     assert worker.note == 'does not run at 32x32 (RuntimeError)'
     assert logged[-1].endswith(': Output size is too small')
     assert not worker.start(None, 1e-4)
+
+
+def test_rows_keep_the_largest_diff_the_first_note_and_the_spread(
+    monkeypatch,
+):
+    events = []
+    monkeypatch.setattr(
+        grid, 'stop_converters', lambda: events.append('stop converters')
+    )
+
+    class Uneven(StandIn):
+        """Its rounds take 1, 3 and 2 ms per call."""
+
+        def __init__(self, *args):
+            super().__init__(*args)
+            self.rounds = iter([1, 1, 3, 2])  # the warm-up, then 3 rounds
+
+        def start(self, context, atol):
+            events.append(f'start {self.spec["path"]}')
+            return super().start(context, atol)
+
+        def block(self, n):
+            events.append(f'block {self.spec["path"]}')
+            return n * 1e-3 * next(self.rounds)
+
+    def workers_of(batch):
+        # The first batch differs more, and its export failed there only.
+        note = 'export fails (X)' if batch == 1 else ''
+        return [
+            Uneven('eager', 0.0),
+            Uneven('openvino int8', 0.05 / batch),
+            Uneven('onnxruntime fp32', None, note),
+        ]
+
+    rows = grid.run_grid(
+        [1, 4],
+        workers_of,
+        context=None,
+        atol=1e-4,
+        rounds=3,
+        block_seconds=0.001,
+        pause=0,
+        log=lambda line: None,
+    )
+    assert rows[1].diff == pytest.approx(0.05)
+    assert rows[2].note == 'export fails (X)' and set(rows[2].seconds) == {4}
+    # The median per call, and the slowest round over the fastest.
+    assert rows[0].seconds == {1: pytest.approx(2e-3), 4: pytest.approx(2e-3)}
+    assert rows[0].spread == {1: pytest.approx(3.0), 4: pytest.approx(3.0)}
+    # Converters stop once every path has started, before any is timed.
+    first = events[: events.index('stop converters')]
+    assert first == [
+        'start eager',
+        'start openvino int8',
+        'start onnxruntime fp32',
+    ]
+    assert events[len(first) + 1].startswith('block ')
+
+
+def test_a_seg_candidate_is_timed_in_its_deploy_form_too(tmp_path, exports):
+    (seg,) = seg_candidates('18', peers=False)
+    workers = grid.paths_of(
+        seg, SHAPE, 1, 1, [], [], str(tmp_path), log=lambda line: None
+    )
+    assert paths(workers) == ['eager', 'deployed']
