@@ -69,3 +69,26 @@ def test_calibrated_activations_are_of_order_one():
 def test_bad_shape_names_the_expected_form(shape):
     with pytest.raises(ValueError, match=r'\(N, C, H, W\)'):
         random_weights_(LiteHRNet(), shape)
+
+
+def test_each_kind_of_parameter_gets_its_own_scale():
+    # Weights N(0, 1 / fan_in); norm weights U(0.5, 1.5); biases and other
+    # one-dimensional parameters (a PReLU's slopes) N(0, 0.1^2).
+    model = torch.nn.Sequential(
+        torch.nn.Linear(400, 500),
+        torch.nn.PReLU(500),
+        torch.nn.BatchNorm1d(500),
+    )
+    random_weights_(model)
+    linear, prelu, bn = model
+    assert linear.weight.std().item() == pytest.approx(400**-0.5, rel=0.05)
+    assert linear.bias.std().item() == pytest.approx(0.1, rel=0.15)
+    assert prelu.weight.std().item() == pytest.approx(0.1, rel=0.15)
+    assert bn.weight.min() >= 0.5 and bn.weight.max() <= 1.5
+    assert bn.bias.std().item() == pytest.approx(0.1, rel=0.15)
+
+
+def test_calibration_leaves_a_model_in_eval_mode_in_eval_mode():
+    model = LiteHRNet(arch='naive-18').eval()
+    random_weights_(model, (2, 3, 32, 32))
+    assert not any(m.training for m in model.modules())
