@@ -73,3 +73,31 @@ def test_argument_types_end_in_argparse_s_one_line(capsys):
         assert message in capsys.readouterr().err
     doc = 'Export a model (its backbone\nin deploy form).\n\n    usage'
     assert description(doc) == 'Export a model (its backbone in deploy form).'
+
+
+def test_bounds_of_the_number_arguments_are_their_own():
+    import argparse
+
+    from litehrnet_mm.utils.cli import fraction, seconds
+
+    # A score threshold of 1 and a pause of 0 are numbers in range.
+    assert fraction('1') == 1.0 and fraction('0') == 0.0
+    assert seconds('0') == 0.0
+    for parse, text in [
+        (fraction, '1.01'),
+        (fraction, 'nan'),
+        (seconds, 'nan'),
+        (seconds, 'inf'),
+        (seconds, '-1'),
+    ]:
+        with pytest.raises(argparse.ArgumentTypeError, match=f"'{text}'"):
+            parse(text)
+
+
+def test_first_line_is_the_first_line_cut_short():
+    from litehrnet_mm.utils.cli import first_line
+
+    error = RuntimeError('\n  ' + 'x' * 400 + '\n<the traced graph>')
+    assert first_line(error) == 'x' * 300
+    assert first_line(error, limit=5) == 'xxxxx'
+    assert first_line(RuntimeError()) == ''

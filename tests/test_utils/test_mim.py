@@ -83,3 +83,13 @@ def test_a_work_dir_without_logs_is_named(tmp_path):
         mim.read_test_metrics(tmp_path)
     with pytest.raises(FileNotFoundError, match='finished mim run'):
         mim.read_scalars(tmp_path)
+
+
+def test_a_failure_shows_the_last_forty_lines_of_its_output():
+    output = ''.join(f'line {i}\n' for i in range(1, 51))
+    failed = mim.MimFailed(1, ['python', '-m', 'mim', 'test'], output, 'x.log')
+    text = str(failed)
+    assert text.startswith(
+        '`python -m mim test` failed (exit 1); its log is x.log:\nline 11\n'
+    )
+    assert text.endswith('line 49\nline 50') and 'line 10\n' not in text

@@ -40,3 +40,19 @@ def test_make_folder_makes_it_or_names_what_is_in_the_way(tmp_path):
     with pytest.raises(CheckpointError, match='is a file; expected a folder'):
         make_folder(str(file), 'out', CheckpointError)
     assert file.read_text() == 'kept'
+
+
+def test_a_folder_that_cannot_be_written_is_named(tmp_path, monkeypatch):
+    from litehrnet_mm.utils import paths
+
+    # (A read-only folder, as root sees none: the write itself refused.)
+    def refused(dir=None):
+        raise PermissionError(13, 'Permission denied')
+
+    monkeypatch.setattr(paths.tempfile, 'TemporaryFile', refused)
+    with pytest.raises(
+        CheckpointError,
+        match=f'out {tmp_path}: cannot be made or written '
+        r'\(Permission denied\); expected a folder',
+    ):
+        paths.make_folder(str(tmp_path), 'out', CheckpointError)
