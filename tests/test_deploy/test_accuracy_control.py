@@ -9,6 +9,7 @@ training split, with the outputs NNCF ranks the quantizers by.
 """
 
 import copy
+import os
 import tempfile
 
 import numpy as np
@@ -131,3 +132,77 @@ def test_host_metric_is_the_host_test_loops_on_the_training_split(tmp_path):
     assert control['fp32'] == metric.history[0]
     assert control['int8'] == metric.history[1]
     ov.Core().compile_model(int8.path, 'CPU')
+
+
+def _doubling_model():
+    """A compiled OpenVINO model of ``2 * x`` on (1, 3, 4, 4)."""
+    import openvino as ov
+    import openvino.opset8 as ops
+
+    x = ops.parameter([1, 3, 4, 4], np.float32, name='x')
+    y = ops.multiply(x, ops.constant(np.float32(2)))
+    model = ov.Model([y], [x], 'double')
+    return ov.Core().compile_model(
+        model, 'CPU', {'INFERENCE_PRECISION_HINT': 'f32'}
+    )
+
+
+def test_only_the_first_call_after_record_is_kept():
+    """Flip test runs a second, flipped inference per item: NNCF ranks by
+    the first's outputs only."""
+    from litehrnet_mm.deploy.accuracy_control import CompiledRuntime
+
+    runtime = CompiledRuntime(_doubling_model())
+    images = [np.full((1, 3, 4, 4), k, np.float32) for k in range(4)]
+    runtime(images[0])
+    runtime.record()
+    (out,) = runtime(images[1])
+    np.testing.assert_array_equal(out, 2 * images[1])
+    runtime(images[2])
+    runtime.record()
+    runtime(images[3])
+    assert len(runtime.recorded) == 2
+    np.testing.assert_array_equal(runtime.recorded[0][0], 2 * images[1])
+    np.testing.assert_array_equal(runtime.recorded[1][0], 2 * images[3])
+
+
+def test_the_summary_records_the_first_and_the_last_measurement():
+    from litehrnet_mm.deploy.accuracy_control import HostMetric
+
+    metric = HostMetric.__new__(HostMetric)  # (no runner: summary alone)
+    metric.key, metric.items = 'coco/AP', [{}] * 7
+    metric.history = []
+    assert metric.summary(0.01)['fp32'] is None
+    metric.history = [0.70, 0.66, 0.68, 0.69]
+    assert metric.summary(0.01) == dict(
+        metric='coco/AP',
+        max_drop=0.01,
+        items=7,
+        fp32=0.70,
+        int8=0.69,
+        measurements=4,
+    )
+
+
+def test_a_metric_reading_ground_truth_reads_the_training_splits():
+    from mmengine.config import Config
+
+    from litehrnet_mm.deploy.accuracy_control import HostMetric
+
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(data_root='data/coco', ann_file='ann/train.json')
+            ),
+            test_evaluator=dict(type='CocoMetric', ann_file='data/val.json'),
+        )
+    )
+    evaluator = HostMetric._evaluator_cfg(cfg)
+    assert evaluator['ann_file'] == os.path.join('data/coco', 'ann/train.json')
+    assert cfg.test_evaluator.ann_file == 'data/val.json'  # a copy changed
+    cfg.test_evaluator = [dict(type='IoUMetric'), dict(type='X', ann_file='v')]
+    evaluator = HostMetric._evaluator_cfg(cfg)
+    assert evaluator[0] == dict(type='IoUMetric')
+    assert evaluator[1]['ann_file'] == os.path.join(
+        'data/coco', 'ann/train.json'
+    )

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from litehrnet_mm.deploy.evaluate import (
+    BOUNDS,
     RuntimeModel,
     artifact_in_host,
     ships,
@@ -62,6 +63,26 @@ def test_runtime_model_pads_and_splits_batches():
     (got,) = RuntimeModel(runtime)(x)
     assert torch.equal(got, 2 * x + 1)
     assert runtime.batches == [2, 2, 2]
+
+
+def test_a_free_batch_axis_runs_the_whole_batch_at_once():
+    calls = []
+
+    class Free(FakeRuntime):
+        input_shape = ('batch', 3, 4, 4)
+
+        def __call__(self, images):
+            calls.append(images.shape[0])
+            return [2 * images + 1]
+
+    x = torch.rand(5, 3, 4, 4)
+    (got,) = RuntimeModel(Free())(x)
+    assert torch.equal(got, 2 * x + 1) and calls == [5]
+
+
+def test_the_shipping_bounds_are_the_readmes():
+    # README, accuracy: "ships when it loses at most 0.01 AP and 1 mIoU".
+    assert BOUNDS == {'mmpose': ('coco/AP', 0.01), 'mmseg': ('mIoU', 1.0)}
 
 
 def test_artifact_stands_in_for_backbone_neck_and_head_then_leaves():
