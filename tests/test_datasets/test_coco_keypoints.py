@@ -77,3 +77,40 @@ def test_checker_names_the_bad_file(tmp_path):
     kp[0:3] = [50.0, 5.0, 2]  # x beyond a 40-pixel-wide image
     with pytest.raises(DatasetError, match='outside'):
         check_coco_keypoints_file(coco(tmp_path, kp))
+
+
+def _one_keypoint_at(x, y, v):
+    kp = [0.0, 0.0, 0] * NUM_KEYPOINTS
+    kp[3:6] = [x, y, v]
+    return kp
+
+
+def test_inside_is_within_the_width_and_the_height_of_its_image(tmp_path):
+    # A 60x40 image: x < 60, y < 40; a keypoint labelled 1 (occluded)
+    # counts as labelled, one labelled 0 may lie anywhere.
+    for x, y, v in [(59.5, 39.5, 2), (0, 0, 1), (500, 500, 0)]:
+        check_coco_keypoints_file(
+            coco(tmp_path, _one_keypoint_at(x, y, v), 60)
+        )
+    for x, y, v in [
+        (60, 5, 2),
+        (5, 40, 2),
+        (5, 50, 2),
+        (-1, 5, 1),
+        (5, 45, 1),
+    ]:
+        with pytest.raises(DatasetError, match='annotation 1: a labelled key'):
+            check_coco_keypoints_file(
+                coco(tmp_path, _one_keypoint_at(x, y, v), 60)
+            )
+
+
+def test_an_annotation_without_a_box_is_named(tmp_path):
+    path = coco(tmp_path, [5.0, 5.0, 2] * NUM_KEYPOINTS)
+    with open(path) as f:
+        data = json.load(f)
+    del data['annotations'][0]['bbox']
+    with open(path, 'w') as f:
+        json.dump(data, f)
+    with pytest.raises(DatasetError, match=r'\(x, y, visibility each\) and a'):
+        check_coco_keypoints_file(path)
