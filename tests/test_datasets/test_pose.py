@@ -247,6 +247,13 @@ def test_coco_detections_with_a_bad_annotation_file(tmp_path):
         )
     ann.write_text(json.dumps(dict(images=[image], categories=[person])))
     assert len(with_dets()) == 1
+    # A good annotation file: the detection file is at fault.
+    dets.write_text(json.dumps({'not': 'a list'}))
+    with pytest.raises(DatasetError) as info:
+        with_dets()
+    assert str(info.value).startswith(
+        f'CocoDataset: detection file {dets} is not a list of COCO detection'
+    )
     dets.write_text(json.dumps([dict(det, image_id=2)]))
     with pytest.raises(DatasetError) as info:
         with_dets()

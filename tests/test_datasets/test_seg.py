@@ -174,3 +174,23 @@ def test_seg_labels_with_reduce_zero_label(tmp_path):
     assert len(ade(150)) == 1
     with pytest.raises(DatasetError, match='holds labels 150 beyond its 150'):
         ade(151)
+
+
+def test_labels_are_checked_after_the_class_subsets_label_map(tmp_path):
+    """With metainfo naming some of the classes, mmseg maps the others to
+    255 and the kept ones to their index in the subset: labels beyond the
+    subset's count are fine until mapped, and judged after."""
+    labels = LABELS.copy()
+    labels[0, :] = 13  # car: 1 in (road, car)
+    labels[1, :] = 5  # pole: not kept, 255
+    fake_cityscapes(tmp_path, labels)
+    dataset = build(
+        'mmseg',
+        type='litehrnet_mm.CityscapesDataset',
+        data_root=str(tmp_path),
+        data_prefix=dict(
+            img_path='leftImg8bit/val', seg_map_path='gtFine/val'
+        ),
+        metainfo=dict(classes=('road', 'car')),
+    )
+    assert len(dataset) == 1 and dataset.label_map[13] == 1
