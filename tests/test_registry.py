@@ -19,6 +19,45 @@ def test_scope_and_parent():
     assert ROOT._children['litehrnet_mm'] is MODELS
 
 
+def test_datasets_scope_and_parent():
+    from mmengine.registry import DATASETS as ROOT
+
+    from litehrnet_mm.registry import DATASETS
+
+    assert DATASETS.scope == 'litehrnet_mm' and DATASETS.parent is ROOT
+    assert ROOT._children['litehrnet_mm'] is DATASETS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    'host, dataset',
+    [('mmpose', 'CocoDataset'), ('mmseg', 'CityscapesDataset')],
+)
+def test_host_config_names_our_checked_dataset(
+    host, dataset, python, subprocess_env
+):
+    """In a fresh process, as a config's ``type='litehrnet_mm.<name>'``
+    finds it: the registry imports the module that registers it."""
+    pytest.importorskip(host)
+    code = textwrap.dedent(f"""
+        import sys
+        from mmengine.registry import DATASETS, init_default_scope
+        init_default_scope('{host}')
+        assert 'litehrnet_mm' not in sys.modules
+        cls = DATASETS.get('litehrnet_mm.{dataset}')
+        print(cls.__module__, cls.__name__)
+    """)
+    out = subprocess.run(
+        [python, '-c', code],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    kind = 'pose' if host == 'mmpose' else 'seg'
+    assert out.split() == [f'litehrnet_mm.datasets.{kind}', dataset]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('host', ['mmpose', 'mmseg'])
 def test_host_registry_builds_our_backbone_next_to_its_own(
