@@ -195,3 +195,41 @@ def test_tool_bad_input_gets_one_error(tmp_path, capsys, case):
     (line,) = captured.err.splitlines()
     assert ': error: ' in line and str(source) in line
     assert not list(tmp_path.glob('out*'))
+
+
+def test_publishing_a_release_onto_itself_is_refused(tmp_path):
+    training_checkpoint(tmp_path / 'epoch_2.pth')
+    released = publish_checkpoint(
+        str(tmp_path / 'epoch_2.pth'), str(tmp_path / 'out.pth')
+    )
+    before = os.stat(released)
+    # The release holds what it would publish: the same bytes, the same
+    # name; refused rather than written over the input.
+    with pytest.raises(PublishError, match='would overwrite the input'):
+        publish_checkpoint(released, str(tmp_path / 'out.pth'))
+    after = os.stat(released)
+    assert (after.st_ino, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_mtime_ns,
+    )
+
+
+def test_the_per_module_versions_travel_with_the_weights(tmp_path):
+    original = training_checkpoint(tmp_path / 'epoch_2.pth')['state_dict']
+    released = publish_checkpoint(
+        str(tmp_path / 'epoch_2.pth'), str(tmp_path / 'out.pth')
+    )
+    weights = torch.load(released, weights_only=True)['state_dict']
+    # BN's version (2) is what tells its loader num_batches_tracked is there.
+    assert weights._metadata == original._metadata
+    assert weights._metadata['stem.conv1.bn']['version'] == 2
+
+
+def test_an_out_file_of_another_suffix_is_refused(tmp_path):
+    training_checkpoint(tmp_path / 'epoch_2.pth')
+    for out in ('out.pt', 'out.ckpt'):
+        with pytest.raises(PublishError, match=r'ending in \.pth'):
+            publish_checkpoint(
+                str(tmp_path / 'epoch_2.pth'), str(tmp_path / out)
+            )
+    assert sorted(os.listdir(tmp_path)) == ['epoch_2.pth']
