@@ -128,3 +128,57 @@ def test_demo_stops_on_a_bad_data_folder(tmp_path, dataset):
     (bad / 'annotations/train.json').write_text('not json')
     with pytest.raises(SystemExit, match=str(bad / 'annotations/train.json')):
         demo.check_dataset(str(bad))
+
+
+def test_box_and_visibility_by_drawn_masks(monkeypatch):
+    """Masks drawn to order: the box is the mask's tight box (both ends
+    in), a joint under a later figure is labelled hidden (v=1)."""
+    from litehrnet_mm.data import synthetic_pose
+
+    boxes = iter([(10, 20, 5, 15), (0, 40, 0, 40), (0, 40, 0, 40)])
+
+    def draw(img, mask, kpts, shape, h, rng):
+        y0, y1, x0, x1 = next(boxes)
+        mask[y0:y1, x0:x1] = 1
+
+    monkeypatch.setattr(synthetic_pose, '_draw_figure', draw)
+    _, figures = synthetic_pose.render_pose_image(
+        np.random.default_rng(0), 40, 40, num_figures=(2, 2), occluder_prob=0
+    )
+    first, second = figures
+    assert first['bbox'] == [5.0, 10.0, 10.0, 10.0]
+    assert first['area'] == 100.0
+    # The second figure covers the whole image: every joint of the first
+    # inside it is hidden, its own are visible.
+    inside = first['keypoints'][:, 2] > 0
+    assert inside.sum() >= 4 and (first['keypoints'][inside, 2] == 1).all()
+    seen = second['keypoints'][:, 2]
+    assert set(seen[seen > 0]) == {2}
+    assert second['bbox'] == [0.0, 0.0, 40.0, 40.0]
+
+
+@pytest.mark.parametrize('inside, annotated', [(3, 0), (4, 1)])
+def test_a_figure_with_under_4_joints_inside_is_not_annotated(
+    monkeypatch, inside, annotated
+):
+    from litehrnet_mm.data import synthetic_pose
+
+    def draw(img, mask, kpts, shape, h, rng):
+        mask[:] = 1
+
+    def figure(rng, h):
+        # Placed by an offset in [-7.05, 0.05] on a 40x40 image: the
+        # joints at 20-23 stay inside, those at 0 and 47 fall outside.
+        kpts = np.full((len(KEYPOINT_NAMES), 2), 47.0)
+        kpts[0] = 0.0
+        kpts[1 : 1 + inside] = 20.0 + np.arange(inside)[:, None]
+        return kpts, {}
+
+    monkeypatch.setattr(synthetic_pose, '_draw_figure', draw)
+    monkeypatch.setattr(synthetic_pose, '_figure_keypoints', figure)
+    _, figures = synthetic_pose.render_pose_image(
+        np.random.default_rng(0), 40, 40, num_figures=(1, 1), occluder_prob=0
+    )
+    assert len(figures) == annotated
+    if figures:
+        assert np.count_nonzero(figures[0]['keypoints'][:, 2]) == inside

@@ -123,3 +123,21 @@ def test_bad_arguments(tmp_path):
         generate_seg_dataset(str(tmp_path / 'd'), 1, 0)
     with pytest.raises(ValueError, match='size'):
         generate_seg_dataset(str(tmp_path / 'd'), 1, 1, size=(16, 16))
+
+
+def test_a_label_equal_to_the_class_count_is_out_of_range(tmp_path):
+    root = tmp_path / 'data'
+    generate_seg_dataset(str(root), 1, 1, size=(32, 32))
+    ann = root / 'ann_dir' / 'val' / '00000.png'
+    cv2.imwrite(str(ann), np.full((32, 32), len(CLASSES), np.uint8))
+    with pytest.raises(
+        DatasetError, match=f'{ann}: label {len(CLASSES)} out of range'
+    ):
+        check_seg_dataset(str(root))
+    cv2.imwrite(str(ann), np.full((32, 32), len(CLASSES) - 1, np.uint8))
+    assert check_seg_dataset(str(root)) == {'train': 1, 'val': 1}
+
+
+def test_a_count_of_true_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='num_train=True; expected a pos'):
+        generate_seg_dataset(str(tmp_path / 'd'), True, 1)
