@@ -59,6 +59,9 @@ def test_dynamic_batch_export(tmp_path):
     assert export_onnx(model, shape, file, dynamic_batch=True) <= 1e-4
     graph = onnx.load(file).graph
     assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == 'batch'
+    # The outputs too (a runtime may warn or plan for a fixed batch).
+    for output in graph.output:
+        assert output.type.tensor_type.shape.dim[0].dim_param == 'batch'
     x = torch.rand(3, 3, *shape)
     (got,) = OrtRuntime(file)(x.numpy())
     with torch.no_grad():
@@ -116,3 +119,32 @@ def test_a_peers_batchnorm_after_a_pool_stays_ours_is_refused(tmp_path):
     ).eval()
     with pytest.raises(RuntimeError, match='BatchNormalization left'):
         write_onnx(ours, SHAPE, str(tmp_path / 'ours.onnx'))
+
+
+def test_a_free_batch_is_checked_at_batch_2(tmp_path, monkeypatch):
+    """A free batch axis is checked on more than one image: a graph that
+    mixed images would pass at batch 1."""
+    from litehrnet_mm.deploy import onnx as deploy_onnx
+
+    batches = []
+    monkeypatch.setattr(
+        deploy_onnx,
+        'check_onnx',
+        lambda model, file, shape, batch, seed: batches.append(batch) or 0.0,
+    )
+    file = str(tmp_path / 'pose.onnx')
+    export_onnx(tiny_model(), SHAPE, file, dynamic_batch=True)
+    export_onnx(tiny_model(), SHAPE, file, batch=3)
+    assert batches == [2, 3]
+
+
+def test_outputs_of_another_shape_or_number_are_named():
+    from litehrnet_mm.deploy.onnx import max_abs_diff
+
+    a = np.zeros((2, 17, 8, 6), np.float32)
+    b = np.ones((1, 17, 8, 6), np.float32)
+    assert max_abs_diff([a, a + 0.5], [a, a]) == 0.5
+    with pytest.raises(RuntimeError, match=r'shape \(2, 17, 8, 6\) where '):
+        max_abs_diff([a], [b])
+    with pytest.raises(RuntimeError, match='1 outputs where 2 were expected'):
+        max_abs_diff([a], [a, a])

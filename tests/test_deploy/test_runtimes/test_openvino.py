@@ -1,6 +1,9 @@
 """OpenVINO (deploy/runtimes/openvino.py): a plain ONNX file runs, in the
 inference precision it is told (f32 unless an artifact names another)."""
 
+import numpy as np
+import pytest
+
 from tests.test_deploy.test_runtimes.plain_onnx import (
     assert_runs_a_plain_onnx_file,
 )
@@ -47,3 +50,42 @@ def test_calls_from_several_threads_each_get_their_own_output(tmp_path):
     for t in threads:
         t.join()
     assert failures == []
+
+
+def test_the_latency_config_names_the_precision_and_the_threads():
+    from litehrnet_mm.deploy.runtimes.openvino import latency_config
+
+    assert latency_config() == {
+        'INFERENCE_PRECISION_HINT': 'f32',
+        'PERFORMANCE_HINT': 'LATENCY',
+    }
+    assert latency_config('bf16', 2) == {
+        'INFERENCE_PRECISION_HINT': 'bf16',
+        'PERFORMANCE_HINT': 'LATENCY',
+        'INFERENCE_NUM_THREADS': '2',
+    }
+
+
+def test_a_precision_the_cpu_does_not_run_is_said(tmp_path, monkeypatch):
+    """A bf16 artifact on a CPU without bf16 compiles as f32: a warning
+    says so (forced here: whether this CPU has bf16 is not the test's)."""
+    import warnings
+
+    import openvino as ov
+    import openvino.opset8 as ops
+
+    from litehrnet_mm.deploy.runtimes.openvino import OpenVINORuntime
+
+    x = ops.parameter([1, 3, 4, 4], np.float32, name='x')
+    model = ov.Model([ops.relu(x)], [x], 'relu')
+    xml = str(tmp_path / 'relu.xml')
+    ov.save_model(model, xml, compress_to_fp16=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        runtime = OpenVINORuntime(xml, threads=1)  # f32 is f32 everywhere
+    assert runtime.compiled_precision == 'f32'
+    monkeypatch.setattr(OpenVINORuntime, 'compiled_precision', 'f32')
+    with pytest.warns(
+        UserWarning, match='asks for bf16; this CPU runs it in f32'
+    ):
+        OpenVINORuntime(xml, threads=1, inference_precision='bf16')
