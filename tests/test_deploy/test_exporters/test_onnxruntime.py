@@ -29,3 +29,24 @@ def test_fp32_is_the_folded_onnx_graph(tmp_path):
     with torch.no_grad():
         expected = reference(x).numpy()
     assert np.abs(got - expected).max() < 1e-4 * np.abs(expected).max()
+
+
+def test_int8_gets_the_design_or_the_quantizers_defaults(
+    tmp_path, monkeypatch
+):
+    """int8_design=False (the benchmark's peers) keeps no conv in fp32;
+    the design's choice is the quantizer's own (None)."""
+    from litehrnet_mm.deploy import quantize
+
+    asked = []
+
+    def quantize_onnxruntime(
+        onnx_file, calib, output, batch, keep_fp32='not given'
+    ):
+        asked.append((batch, keep_fp32))
+
+    monkeypatch.setattr(quantize, 'quantize_onnxruntime', quantize_onnxruntime)
+    for design in (True, False):
+        made, _ = job(tmp_path, 'int8', '.onnx', int8_design=design)
+        assert export_onnxruntime(made) == {}
+    assert asked == [(2, None), (2, [])]
