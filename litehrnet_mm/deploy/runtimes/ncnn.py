@@ -15,7 +15,7 @@ import numpy as np
 
 from litehrnet_mm.errors import LiteHRNetError
 
-from ..artifact import read_metadata
+from ..artifact import metadata_file, read_metadata
 from .base import Runtime, register_runtime
 
 
@@ -46,6 +46,24 @@ def ncnn_output_names(param: str) -> List[str]:
     return sorted(outputs, key=lambda b: (len(b), b))
 
 
+def has_int8_layers(param: str) -> bool:
+    """Whether a conv of the ``.param`` file is int8 (``8=1``, its
+    ``int8_scale_term``: what ``export.py --precision int8`` writes)."""
+    with open(param) as f:
+        lines = f.read().split('\n')[2:]
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 4 or fields[0] not in (
+            'Convolution',
+            'ConvolutionDepthWise',
+        ):
+            continue
+        params = fields[4 + int(fields[2]) + int(fields[3]) :]
+        if any(p.startswith('8=') and p != '8=0' for p in params):
+            return True
+    return False
+
+
 @register_runtime('ncnn')
 class NcnnRuntime(Runtime):
     """An ncnn ``.param``/``.bin`` pair; ``precision`` ``'fp32'``,
@@ -67,6 +85,15 @@ class NcnnRuntime(Runtime):
     ) -> None:
         param, weights = ncnn_files(file)
         super().__init__(param, threads, **options)
+        if precision != 'int8' and has_int8_layers(param):
+            # Run without int8 inference, ncnn crashes the process on
+            # them (a segmentation fault at the first call).
+            raise LiteHRNetError(
+                f'ncnn: {param} holds int8 layers but would run in '
+                f'{precision} (ncnn crashes on them then); expected '
+                f"precision 'int8', as the metadata export.py writes beside "
+                f'it ({metadata_file(param)}) says'
+            )
         self.precision = precision
         import ncnn
 

@@ -122,3 +122,37 @@ def test_fp16_weights_are_read_as_float32():
     assert data.dtype == np.float32 and np.array_equal(data, values)
     # Padded to 4 bytes.
     assert end == 4 + 8
+
+
+def test_an_int8_model_run_as_fp32_is_refused_not_crashed(tmp_path):
+    """Without its metadata (copied without the .json) an int8 model ran
+    as fp32: ncnn crashed the process at the first call (a segmentation
+    fault); now one error names the file and the precision it needs."""
+    from litehrnet_mm.deploy.runtimes import load_runtime
+
+    image = np.random.default_rng(3).uniform(-1, 1, (1, 3, 6, 5))
+    _, param, _, _ = quantized(tmp_path, {'in0': 1.0})
+    for load in (
+        lambda: load_runtime(param, threads=1),
+        lambda: NcnnRuntime(param, threads=1, precision='fp16'),
+    ):
+        with pytest.raises(LiteHRNetError) as info:
+            load()
+        assert str(info.value).startswith(
+            f'ncnn: {param} holds int8 layers but would run in fp'
+        )
+        assert "precision 'int8', as the metadata export.py" in str(info.value)
+    # With the metadata export.py writes, it loads and runs.
+    write_metadata(
+        param,
+        {
+            'runtime': 'ncnn',
+            'runtime_options': {'precision': 'int8'},
+            'input_shape': [1, 3, 6, 5],
+        },
+    )
+    (got,) = load_runtime(param, threads=1)(image.astype(np.float32))
+    assert got.shape == (1, OUT_CHANNELS, 6, 5)
+    # The fp32 model it was made from is not taken for an int8 one.
+    fp32 = str(tmp_path / 'conv.param')
+    assert NcnnRuntime(fp32, threads=1).precision == 'fp32'
