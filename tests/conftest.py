@@ -29,8 +29,12 @@ import pytest
 from litehrnet_mm.utils.mim import child_env, run_mim
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared/data: real COCO, MPII and Cityscapes samples (never packaged).
-SHARED_DATA = REPO.parent / 'shared' / 'data'
+# ../shared/data: real COCO, MPII and Cityscapes samples (never packaged);
+# LITEHRNET_MM_SAMPLES points a clone elsewhere at them (the tests that
+# need them are skipped where there are none).
+SHARED_DATA = Path(
+    os.environ.get('LITEHRNET_MM_SAMPLES', REPO.parent / 'shared' / 'data')
+)
 DEMO_CONFIGS = REPO / 'configs' / 'demo'
 POSE_DEMO = DEMO_CONFIGS / 'td-hm_litehrnet-18_synthetic-128x96.py'
 SEG_DEMO = (
