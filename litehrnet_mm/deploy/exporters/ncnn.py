@@ -5,7 +5,9 @@ declared torch dependency, which it never uses). It writes the ``.param``
 (graph) and ``.bin`` (weights) pair; ``fp16=0`` keeps the weights in fp32
 (fp16 stores them in float16). The intermediate files pnnx also writes go
 to the job's work dir. int8 quantizes the fp32 model's convs, calibrated on
-the job's images (:mod:`.ncnn_int8`).
+the job's images, those of Lite-HRNet's int8 design (``job.int8_design``:
+not the depthwise convs, the first conv and the convs on pooled maps) or
+every one (:mod:`.ncnn_int8`).
 """
 
 import os
@@ -14,7 +16,12 @@ import subprocess
 from ..onnx import write_onnx
 from ..runtimes.ncnn import NcnnRuntime, ncnn_files
 from .base import ExportJob, register_exporter
-from .ncnn_int8 import calibration_ranges, quantize_ncnn
+from .ncnn_int8 import (
+    calibration_ranges,
+    fp32_layers,
+    quantize_ncnn,
+    read_param,
+)
 
 
 def pnnx_executable() -> str:
@@ -40,8 +47,9 @@ def export_ncnn(job: ExportJob) -> dict:
         ranges = calibration_ranges(
             NcnnRuntime(fp32, threads=1), job.calib, fp32
         )
+        keep = fp32_layers(read_param(fp32)[1]) if job.int8_design else []
         quantized = quantize_ncnn(
-            fp32, ncnn_files(fp32)[1], ranges, param, weights
+            fp32, ncnn_files(fp32)[1], ranges, param, weights, keep
         )
         return _options(job, param, quantized=quantized)
     pnnx_convert(job, param, fp16=job.precision == 'fp16')

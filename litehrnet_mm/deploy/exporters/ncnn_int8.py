@@ -10,10 +10,19 @@ stays fp32. In the files: ``8=1`` (``int8_scale_term``) on the layer's
 line of the ``.param``, and in the ``.bin`` the weights as int8 (tag
 ``0x000D4B38``, padded to 4 bytes), the bias as before, then the weight
 scales and the input scale (raw float32).
+
+With Lite-HRNet's int8 design (:func:`fp32_layers`, as
+:func:`litehrnet_mm.deploy.quantize.fp32_convs` picks them in the ONNX
+graph), the depthwise convs, the conv on the image and the weightings'
+convs on pooled maps stay fp32. The depthwise convs matter most: ncnn
+quantizes a conv's input with one scale for all its channels, and the
+depthwise convs read the weighted halves of the branches (no ReLU before
+them) whose channels span very different ranges; on the pose demo of
+2026-12-05 quantizing them too took its AP from 0.68 to 0.22.
 """
 
 import struct
-from typing import Dict, List, Tuple
+from typing import Collection, Dict, List, Tuple
 
 import numpy as np
 
@@ -133,16 +142,51 @@ def _blob_sizes(layer: Layer) -> Tuple[int, int]:
     return weights, bias
 
 
+def fp32_layers(layers: List[Layer]) -> List[str]:
+    """Names of the convs that Lite-HRNet's int8 design keeps in fp32
+    (:func:`litehrnet_mm.deploy.quantize.fp32_convs` in ncnn's graph, where
+    pnnx has renamed the layers): the depthwise convs (one input channel
+    per group), the convs on the graph input, and the convs on pooled maps,
+    found by what they compute: a 1x1 conv with a fused sigmoid (the
+    weighting's second conv) and the conv that feeds it (its first)."""
+    inputs = {top for ly in layers if ly.type == 'Input' for top in ly.tops}
+    sigmoid_inputs = {
+        ly.bottoms[0]
+        for ly in layers
+        if ly.type in QUANTIZED and ly.get(9) == 4
+    }
+    keep = []
+    for ly in layers:
+        if ly.type not in QUANTIZED:
+            continue
+        area = ly.get(1) * ly.get(11, ly.get(1))
+        depthwise = (
+            ly.type == 'ConvolutionDepthWise'
+            and ly.get(6) == ly.get(7, 1) * area
+            and ly.get(0) == ly.get(7, 1)
+        )
+        if (
+            depthwise
+            or ly.bottoms[0] in inputs
+            or ly.get(9) == 4
+            or ly.tops[0] in sigmoid_inputs
+        ):
+            keep.append(ly.name)
+    return keep
+
+
 def quantize_ncnn(
     param: str,
     weights: str,
     blob_ranges: Dict[str, float],
     out_param: str,
     out_weights: str,
+    keep_fp32: Collection[str] = (),
 ) -> Dict[str, int]:
     """Write the int8 model of ``param``/``weights``; ``blob_ranges`` maps
     each quantized layer's input blob to the largest magnitude it reached
-    on the calibration images. Returns ``{layer type: count quantized}``."""
+    on the calibration images, and the layers named in ``keep_fp32`` stay
+    fp32. Returns ``{layer type: count quantized}``."""
     header, layers = read_param(param)
     with open(weights, 'rb') as f:
         buf = f.read()
@@ -163,7 +207,11 @@ def quantize_ncnn(
             w, pos = _read_weights(buf, pos, tagged)
         if raw:
             bias, pos = _raw(buf, pos, raw)
-        if layer.type not in QUANTIZED or layer.bottoms[0] not in blob_ranges:
+        if (
+            layer.type not in QUANTIZED
+            or layer.bottoms[0] not in blob_ranges
+            or layer.name in keep_fp32
+        ):
             out += buf[start:pos]
             continue
         groups = (

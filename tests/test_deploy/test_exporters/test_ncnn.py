@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.deploy.exporters.ncnn_int8 import QUANTIZED, read_param
 from litehrnet_mm.deploy.runtimes import load_runtime
 from tests.test_deploy.test_exporters.phone import (
+    SHAPE,
     assert_runs_like_pytorch,
     exported,
     images,
@@ -47,20 +49,45 @@ def test_fp16_halves_the_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_int8_quantizes_every_conv(tmp_path):
+def test_int8_keeps_the_convs_of_the_int8_design_in_fp32(tmp_path):
+    # The convs ncnn keeps in fp32 are those fp32_convs picks in the ONNX
+    # graph (depthwise, first, on pooled maps): all the depthwise ones and
+    # as many in all; every other conv is int8.
+    from litehrnet_mm.deploy.onnx import write_onnx
+    from litehrnet_mm.deploy.quantize import fp32_convs
+
     result, model = exported(tmp_path, 'ncnn', 'int8')
-    with open(result.path) as f:
-        layers = [ln.split() for ln in f.read().split('\n')[2:] if ln]
-    convs = [
-        ly for ly in layers if ly[0] in ('Convolution', 'ConvolutionDepthWise')
+    _, layers = read_param(result.path)
+    convs = [ly for ly in layers if ly.type in QUANTIZED]
+    kept = [ly for ly in convs if 8 not in ly.params]
+    onnx_file = write_onnx(model, SHAPE, str(tmp_path / 'tiny.onnx'))
+    assert len(kept) == len(fp32_convs(onnx_file))
+    assert all(ly.type == 'Convolution' for ly in convs if ly not in kept)
+    assert [ly for ly in convs if ly.type == 'ConvolutionDepthWise'] == [
+        ly for ly in kept if ly.type == 'ConvolutionDepthWise'
     ]
-    assert convs and all('8=1' in ly for ly in convs)
     assert result.metadata['runtime_options']['quantized'] == {
-        t: sum(ly[0] == t for ly in convs)
-        for t in ('Convolution', 'ConvolutionDepthWise')
+        'Convolution': len(convs) - len(kept)
     }
     (got,) = load_runtime(result.path, threads=1)(images(1))
     assert got.shape == (1, 5, 16, 12) and np.isfinite(got).all()
+
+
+def test_int8_without_the_design_quantizes_every_conv(tmp_path):
+    # The benchmark's peers (int8_design=False) get every conv in int8;
+    # with the design the conv on the image stays fp32.
+    from litehrnet_mm.deploy.exporters.ncnn import export_ncnn
+    from tests.test_deploy.test_exporters.jobs import images as job_images
+    from tests.test_deploy.test_exporters.jobs import job
+
+    calib = [x[None].numpy() for x in job_images(4)]
+    for design, expected in ((False, {'Convolution': 1}), (True, {})):
+        folder = tmp_path / str(design)
+        folder.mkdir()
+        made, _ = job(
+            folder, 'int8', '.param', calib=calib, int8_design=design
+        )
+        assert export_ncnn(made)['quantized'] == expected
 
 
 def test_a_head_with_batchnorms_after_its_deconv_exports(tmp_path):

@@ -11,8 +11,10 @@ from litehrnet_mm.deploy.artifact import write_metadata
 from litehrnet_mm.deploy.exporters.ncnn_int8 import (
     TAG_FP16,
     TAG_INT8,
+    Layer,
     _read_weights,
     calibration_ranges,
+    fp32_layers,
     quantize_ncnn,
     read_param,
 )
@@ -75,6 +77,44 @@ def test_a_conv_without_a_range_stays_fp32(tmp_path):
     with open(tmp_path / 'conv.bin', 'rb') as a:
         with open(tmp_path / 'int8.bin', 'rb') as b:
             assert a.read() == b.read()
+
+
+def test_a_conv_kept_in_fp32_stays_fp32_with_a_range(tmp_path):
+    param, _, _ = write_conv_model(tmp_path)
+    out = str(tmp_path / 'int8.param')
+    counts = quantize_ncnn(
+        param,
+        str(tmp_path / 'conv.bin'),
+        {'in0': 2.0},
+        out,
+        str(tmp_path / 'int8.bin'),
+        keep_fp32=['conv'],
+    )
+    assert counts == {}
+    assert 8 not in read_param(out)[1][1].params
+    with open(tmp_path / 'conv.bin', 'rb') as a:
+        with open(tmp_path / 'int8.bin', 'rb') as b:
+            assert a.read() == b.read()
+
+
+def test_fp32_layers_are_depthwise_first_and_the_weightings():
+    # What pnnx writes for Lite-HRNet: the stem's conv on the image, a
+    # depthwise conv, a dense 1x1 conv, a grouped conv that is not
+    # depthwise, and a weighting on pooled maps (1x1 conv with ReLU, 1x1
+    # conv with a fused sigmoid, whose output multiplies the branch).
+    lines = [
+        'Input in0 0 1 in0',
+        'Convolution first 1 1 in0 a 0=8 1=3 11=3 3=2 4=1 5=1 6=216 9=1',
+        'ConvolutionDepthWise dw 1 1 a b 0=8 1=3 11=3 4=1 5=1 6=72 7=8',
+        'Convolution dense 1 1 b c 0=8 1=1 11=1 5=1 6=64 9=1',
+        'ConvolutionDepthWise grouped 1 1 c d 0=8 1=1 11=1 5=1 6=32 7=2',
+        'Pooling pool 1 1 d e 0=1 4=1',
+        'Convolution squeeze 1 1 e f 0=2 1=1 11=1 5=1 6=16 9=1',
+        'Convolution excite 1 1 f g 0=8 1=1 11=1 5=1 6=16 9=4',
+        'BinaryOp mul 2 1 d g out0 0=2',
+    ]
+    layers = [Layer(ln) for ln in lines]
+    assert fp32_layers(layers) == ['first', 'dw', 'squeeze', 'excite']
 
 
 def test_the_ranges_are_the_largest_input_magnitudes(tmp_path):
