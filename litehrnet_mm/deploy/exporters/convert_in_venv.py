@@ -4,7 +4,10 @@ reduced precision, and writes a JSON report.
 
 ``python convert_in_venv.py REQUEST.json``; the request names ``runtime``,
 ``precision``, ``program`` (.pt2), ``images`` (.npy of calibration images,
-for int8), ``output`` and ``report``. Imports only torch, numpy and the
+for int8), ``output`` and ``report``, and for LiteRT's int8
+``fp32_modules``: None quantizes every op the quantizer takes, a list
+keeps all but the convs in fp32 and those convs too whose module path has
+one of its names (see :func:`design_fp32`). Imports only torch, numpy and the
 converters: litehrnet_mm, mmpose and mmseg are not importable here.
 
 ``python convert_in_venv.py --serve`` serves one request per line of its
@@ -16,6 +19,7 @@ interpreter's and the converters' imports (about 15 s) once.
 
 import collections
 import json
+import re
 import sys
 import traceback
 
@@ -45,6 +49,22 @@ def _calibrated(module, example, images, quantizer):
         for start in range(0, len(images) - batch + 1, batch):
             prepared(torch.from_numpy(images[start : start + batch]))
     return convert_pt2e(prepared)
+
+
+def design_fp32(name: str, depthwise: bool, first: bool, pooled) -> bool:
+    """Whether Lite-HRNet's int8 design keeps a conv in fp32 (as
+    ``litehrnet_mm.deploy.quantize.fp32_convs`` picks them in the ONNX
+    graph): a depthwise conv, the conv on the image, a conv of a module
+    named in ``pooled`` (the weightings' convs on pooled maps), ``name``
+    being the conv's name with its module path."""
+    return (
+        depthwise
+        or first
+        or any(
+            re.search(rf'(^|[./_]){re.escape(p)}([./;]|$)', name)
+            for p in pooled
+        )
+    )
 
 
 def _slices_for_splits(program):
@@ -122,13 +142,17 @@ def litert(request, program, example, images):
     if request['precision'] == 'fp16':
         _float16_weights(request['output'])
     elif request['precision'] == 'int8':
-        _static_int8(request['output'], example, images)
+        _static_int8(
+            request['output'], example, images, request.get('fp32_modules')
+        )
     return {'ops': _tflite_ops(request['output'])}
 
 
-def _static_int8(file, example, images):
+def _static_int8(file, example, images, pooled=None):
     """Rewrite ``file`` quantized to int8, calibrated on ``images`` in
-    batches of the model's static size."""
+    batches of the model's static size: every op the quantizer takes, or
+    with ``pooled`` (a list) only the convs of the design
+    (:func:`_litert_design`)."""
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import qtyping, quantizer, recipe
 
@@ -144,6 +168,12 @@ def _static_int8(file, example, images):
         raise ValueError(
             f'int8 calibration: {len(images)} images for a batch of {batch}'
         )
+    if pooled is not None:
+        q = quantizer.Quantizer(file, _litert_design(file, pooled))
+        q.quantize(q.calibrate({key: samples})).export_model(
+            file, overwrite=True
+        )
+        return
     q = quantizer.Quantizer(file, recipe.static_wi8_ai8())
     # Transposed convs (a heatmap head's deconv layers) stay float:
     # ai-edge-quantizer's per-channel int8 of them is refused by LiteRT
@@ -155,6 +185,47 @@ def _static_int8(file, example, images):
         algorithm_key=quantizer.AlgorithmName.NO_QUANTIZE,
     )
     q.quantize(q.calibrate({key: samples})).export_model(file, overwrite=True)
+
+
+def _litert_design(file, pooled):
+    """ai-edge-quantizer's recipe for the convs of ``file`` that the design
+    quantizes (int8 weights per channel, int8 activations), each named by
+    its scope (its output tensors' names); every other op stays float,
+    with a quantize before and a dequantize after each int8 conv (as ncnn
+    does it)."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_quantizer import qtyping, recipe_manager
+    from ai_edge_quantizer.utils.tfl_flatbuffer_utils import get_op_scope
+
+    with open(file, 'rb') as f:
+        model = schema.ModelT.InitFromPackedBuf(f.read(), 0)
+    graph = model.subgraphs[0]
+    ops = schema.BuiltinOperator
+    # The image reaches the first conv through a layout transpose and a pad.
+    image = set(graph.inputs)
+    for op in graph.operators:
+        moves = (ops.TRANSPOSE, ops.RESHAPE, ops.PAD)
+        if _builtin(model, op) in moves and op.inputs[0] in image:
+            image.update(op.outputs)
+    manager = recipe_manager.RecipeManager()
+    for op in graph.operators:
+        if _builtin(model, op) != ops.CONV_2D:
+            continue
+        scope = get_op_scope(op, graph.tensors)
+        if design_fp32(scope, False, op.inputs[0] in image, pooled):
+            continue
+        manager.add_static_config(
+            regex=f'^{re.escape(scope)}$',
+            operation_name=qtyping.TFLOperationName.CONV_2D,
+            activation_num_bits=8,
+            weight_num_bits=8,
+        )
+    return manager.get_quantization_recipe()
+
+
+def _builtin(model, op):
+    code = model.operatorCodes[op.opcodeIndex]
+    return max(code.builtinCode, code.deprecatedBuiltinCode)
 
 
 def _float16_weights(file):

@@ -165,11 +165,23 @@ def run_converter(job: Dict[str, object], work_dir: str) -> Dict[str, object]:
     )
 
 
+def design_modules() -> List[str]:
+    """The module names whose convs Lite-HRNet's int8 design keeps in fp32
+    besides the depthwise convs and the first conv (the convs on pooled
+    maps: :data:`~litehrnet_mm.deploy.quantize.POOLED_CONVS`)."""
+    from ..quantize import POOLED_CONVS
+
+    return [p.strip('/') for p in POOLED_CONVS]
+
+
 def convert_in_venv(job, runtime: str) -> Dict[str, object]:
     """Save the model of ``job`` (an
     :class:`~litehrnet_mm.deploy.exporters.ExportJob`) as a program, and its
     calibration images for int8, and convert it to ``runtime`` in the
-    converters venv; returns the converter's report."""
+    converters venv; returns the converter's report. LiteRT's int8 follows
+    Lite-HRNet's int8 design (``job.int8_design``: only the convs that are
+    not depthwise, first or on pooled maps read int8) or quantizes every op
+    the quantizer takes, as ExecuTorch's int8 does."""
     height, width = job.shape
     example = torch.rand(job.batch, 3, height, width)
     request = {
@@ -186,4 +198,9 @@ def convert_in_venv(job, runtime: str) -> Dict[str, object]:
                 'a list of (1, 3, H, W) float32 arrays)'
             )
         request['images'] = save_images(job.calib, job.work_dir)
+        # ExecuTorch keeps PT2E's whole-graph int8: with only the design's
+        # convs in int8 (as LiteRT), XNNPACK's runtime refused the .pte
+        # ("Propagating input shapes failed", xnn_status_invalid_parameter).
+        design = job.int8_design and runtime == 'litert'
+        request['fp32_modules'] = design_modules() if design else None
     return dict(run_converter(request, job.work_dir), precision=job.precision)

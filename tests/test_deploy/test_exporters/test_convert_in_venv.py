@@ -36,6 +36,19 @@ def test_splits_become_slices_with_the_same_values():
     assert torch.equal(sliced.module()(x), Split()(x))
 
 
+def test_the_designs_pooled_modules_are_matched_as_whole_names():
+    pooled = ['crw', 'spatial_weighting']
+    for name in (
+        'model.backbone.stage0.0.layers.0.crw.0.0.weight',
+        'x/Sequential_spatial_weighting/Sequential_1/Conv2d_0;',
+    ):
+        assert script.design_fp32(name, False, False, pooled)
+    for name in ('model.head.final_layer.weight', 'a/crwx/b;', 'spatial'):
+        assert not script.design_fp32(name, False, False, pooled)
+    assert script.design_fp32('any', True, False, pooled)
+    assert script.design_fp32('any', False, True, pooled)
+
+
 def test_the_request_is_read_and_the_report_written(tmp_path, monkeypatch):
     model = nn.Sequential(nn.Conv2d(3, 4, 1)).eval()
     program = str(tmp_path / 'model.pt2')

@@ -47,10 +47,26 @@ def test_reduced_precision_stores_its_type_and_takes_float32(
     assert no_tensorflow_ops(result.metadata['runtime_options']['ops'])
     runtime = load_runtime(result.path, threads=1)
     assert runtime.precision == precision
-    # Weights in float16; or int8 weights and activations, the input too.
-    dtypes = {t['dtype'] for t in runtime.interpreter.get_tensor_details()}
+    # Weights in float16; or int8 weights and activations of the convs
+    # of Lite-HRNet's int8 design: not the first conv (the input stays
+    # float32) nor the depthwise ones.
+    interpreter = runtime.interpreter
+    details = interpreter.get_tensor_details()
+    dtypes = {t['dtype'] for t in details}
     wanted = np.float16 if precision == 'fp16' else np.int8
     assert wanted in dtypes
-    assert (runtime._input['dtype'] == np.int8) == (precision == 'int8')
+    assert runtime._input['dtype'] == np.float32
+    if precision == 'int8':
+        dtype = {t['index']: np.dtype(t['dtype']) for t in details}
+        weights = {'CONV_2D': set(), 'DEPTHWISE_CONV_2D': set()}
+        for op in interpreter._get_ops_details():
+            if op['op_name'] in weights:
+                weights[op['op_name']].add(dtype[op['inputs'][1]])
+        assert weights == {
+            'CONV_2D': {np.dtype(np.int8), np.dtype(np.float32)},
+            'DEPTHWISE_CONV_2D': {np.dtype(np.float32)},
+        }
+        ops = result.metadata['runtime_options']['ops']
+        assert ops['QUANTIZE'] >= 1 and ops['DEQUANTIZE'] >= 1
     (got,) = runtime(images(2)[:1])
     assert got.dtype == np.float32 and got.shape == (1, 5, 16, 12)
