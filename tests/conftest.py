@@ -21,6 +21,7 @@ its tests.
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -141,6 +142,23 @@ def subprocess_env():
 @pytest.fixture
 def python():
     return sys.executable
+
+
+@pytest.fixture
+def run_python(python, subprocess_env):
+    """Runs code in a fresh Python that imports this checkout and returns
+    what it printed; its failure fails the test."""
+
+    def run(code: str) -> str:
+        return subprocess.run(
+            [python, '-c', code],
+            env=subprocess_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    return run
 
 
 def user_config(base, path, **overrides):

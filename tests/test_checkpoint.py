@@ -90,7 +90,7 @@ def test_runner_checkpoint_loads_with_weights_only(runner_checkpoint):
 
 @pytest.mark.slow
 def test_fresh_process_fails_without_and_loads_with_import(
-    runner_checkpoint, python, subprocess_env
+    runner_checkpoint, run_python
 ):
     code = textwrap.dedent(f"""
         import torch
@@ -103,13 +103,7 @@ def test_fresh_process_fails_without_and_loads_with_import(
         ckpt = torch.load({str(runner_checkpoint)!r})
         print('loaded with', ckpt['meta']['iter'])
     """)
-    out = subprocess.run(
-        [python, '-c', code],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_python(code)
     assert out.split('\n')[:2] == ['refused without', 'loaded with 2']
 
 

@@ -1,6 +1,5 @@
 """The litehrnet_mm scope resolves from mmpose and mmseg configs alone."""
 
-import subprocess
 import textwrap
 
 import pytest
@@ -33,9 +32,7 @@ def test_datasets_scope_and_parent():
     'host, dataset',
     [('mmpose', 'CocoDataset'), ('mmseg', 'CityscapesDataset')],
 )
-def test_host_config_names_our_checked_dataset(
-    host, dataset, python, subprocess_env
-):
+def test_host_config_names_our_checked_dataset(host, dataset, run_python):
     """In a fresh process, as a config's ``type='litehrnet_mm.<name>'``
     finds it: the registry imports the module that registers it."""
     pytest.importorskip(host)
@@ -47,22 +44,14 @@ def test_host_config_names_our_checked_dataset(
         cls = DATASETS.get('litehrnet_mm.{dataset}')
         print(cls.__module__, cls.__name__)
     """)
-    out = subprocess.run(
-        [python, '-c', code],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_python(code)
     kind = 'pose' if host == 'mmpose' else 'seg'
     assert out.split() == [f'litehrnet_mm.datasets.{kind}', dataset]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('host', ['mmpose', 'mmseg'])
-def test_host_registry_builds_our_backbone_next_to_its_own(
-    host, python, subprocess_env
-):
+def test_host_registry_builds_our_backbone_next_to_its_own(host, run_python):
     """In a fresh process: the host's registry, our type name, no import of
     litehrnet_mm and no custom_imports."""
     pytest.importorskip(host)
@@ -79,13 +68,7 @@ def test_host_registry_builds_our_backbone_next_to_its_own(
             theirs = MODELS.build(dict(type='LiteHRNet', extra=ours.extra))
             print(type(theirs).__module__)
     """)
-    out = subprocess.run(
-        [python, '-c', code],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_python(code)
     lines = out.split('\n')
     assert lines[0].startswith('litehrnet_mm.models.backbones.litehrnet')
     assert lines[0].endswith('(40, 40, 80, 160)')
@@ -136,7 +119,7 @@ def test_mmseg_encoder_decoder_from_config():
 
 
 @pytest.mark.slow
-def test_import_needs_neither_mmpose_nor_mmseg(python, subprocess_env):
+def test_import_needs_neither_mmpose_nor_mmseg(run_python):
     code = textwrap.dedent("""
         import sys
 
@@ -155,11 +138,5 @@ def test_import_needs_neither_mmpose_nor_mmseg(python, subprocess_env):
         assert not any(m.split('.')[0] in Block.blocked for m in sys.modules)
         print('ok', tuple(out[0].shape))
     """)
-    out = subprocess.run(
-        [python, '-c', code],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_python(code)
     assert out.strip() == 'ok (1, 40, 16, 16)'

@@ -144,14 +144,15 @@ class StandIn:
         self.stopped = True
 
 
-def _run_grid(batches, workers_of):
-    """run_grid with stand-ins: one short round, no pause, no log."""
+def _run_grid(batches, workers_of, rounds=1):
+    """run_grid with stand-ins: short rounds (one unless told), no pause,
+    no log."""
     return grid.run_grid(
         batches,
         workers_of,
         context=None,
         atol=1e-4,
-        rounds=1,
+        rounds=rounds,
         block_seconds=0.001,
         pause=0,
         log=lambda line: None,
@@ -248,16 +249,7 @@ def test_rows_keep_the_largest_diff_the_first_note_and_the_spread(
             Uneven('onnxruntime fp32', None, note),
         ]
 
-    rows = grid.run_grid(
-        [1, 4],
-        workers_of,
-        context=None,
-        atol=1e-4,
-        rounds=3,
-        block_seconds=0.001,
-        pause=0,
-        log=lambda line: None,
-    )
+    rows = _run_grid([1, 4], workers_of, rounds=3)
     assert rows[1].diff == pytest.approx(0.05)
     assert rows[2].note == 'export fails (X)' and set(rows[2].seconds) == {4}
     # The median per call, and the slowest round over the fastest.
