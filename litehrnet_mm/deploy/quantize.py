@@ -273,11 +273,16 @@ def quantize_onnxruntime(
     output: str,
     batch: int = 1,
     keep_fp32: Optional[Sequence[str]] = None,
+    op_types: Optional[Sequence[str]] = None,
 ) -> str:
     """ONNX Runtime's static int8 (QDQ, uint8 activations, int8 weights
     per output channel, min-max calibration) of ``onnx_file``, calibrated
     on ``images``, the convs ``keep_fp32`` (default :func:`fp32_convs`)
-    left in fp32; writes ``output`` and returns it."""
+    left in fp32, and of the ops only those of ``op_types`` quantized
+    (default: every type ONNX Runtime quantizes; Lite-HRNet's design passes
+    ``('Conv',)``: a quantized multiply before a depthwise conv kept in
+    fp32 would still hand it an input of one scale for all channels);
+    writes ``output`` and returns it."""
     import onnx
     from onnxruntime import quantization as q
 
@@ -289,13 +294,17 @@ def quantize_onnxruntime(
     inferred = os.path.splitext(output)[0] + '.shapes.onnx'
     q.quant_pre_process(onnx_file, inferred, skip_optimization=True)
     try:
-        _quantize_static(q, inferred, output, name, images, batch, keep_fp32)
+        _quantize_static(
+            q, inferred, output, name, images, batch, keep_fp32, op_types
+        )
     finally:
         os.remove(inferred)
     return output
 
 
-def _quantize_static(q, model, output, name, images, batch, keep_fp32):
+def _quantize_static(
+    q, model, output, name, images, batch, keep_fp32, op_types
+):
     q.quantize_static(
         model,
         output,
@@ -306,6 +315,7 @@ def _quantize_static(q, model, output, name, images, batch, keep_fp32):
         weight_type=q.QuantType.QInt8,
         calibrate_method=q.CalibrationMethod.MinMax,
         nodes_to_exclude=list(keep_fp32),
+        op_types_to_quantize=list(op_types) if op_types else None,
     )
 
 

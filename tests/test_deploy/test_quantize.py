@@ -363,6 +363,26 @@ def test_onnxruntime_int8_is_qdq_with_the_design_kept_fp32(tmp_path):
         inits[n.input[2]].data_type == onnx.TensorProto.UINT8
         for n in quantizers
     )
+    # Only the convs are quantized: each quantized tensor is a conv's
+    # input (which its other readers share) or its output (QLinearConv's);
+    # no multiply, resize, pool or constant of their own: a quantized
+    # multiply before a depthwise conv kept in fp32 handed it an input of
+    # one scale for all channels (on the pose demo that cost 0.375 AP).
+    readers = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    for node in graph.node:
+        if node.op_type != 'DequantizeLinear':
+            continue
+        pair = produced_by.get(node.input[0])
+        if pair is None or pair.op_type != 'QuantizeLinear':
+            continue  # a weight's (its int8 values stored as such)
+        source = produced_by.get(pair.input[0])
+        read_by = {r.op_type for r in readers.get(node.output[0], [])}
+        assert (source and source.op_type == 'Conv') or 'Conv' in read_by, (
+            node.name
+        )
     check_outputs(load_runtime(result.path, threads=1), model)
 
 

@@ -1,7 +1,7 @@
 """ONNX Runtime artifacts: the static ONNX graph (fp32), or its static int8
 quantization in QDQ form (int8: uint8 activations, int8 weights per output
-channel, Lite-HRNet's choice of convs kept in fp32, see
-:mod:`litehrnet_mm.deploy.quantize`)."""
+channel, Lite-HRNet's choice of convs kept in fp32 and the other convs
+alone quantized, see :mod:`litehrnet_mm.deploy.quantize`)."""
 
 import shutil
 
@@ -19,6 +19,8 @@ def export_onnxruntime(job: ExportJob) -> dict:
             job.output,
             batch=job.batch,
             keep_fp32=job.keep_fp32,
+            # The design quantizes the convs alone (the peers: every op).
+            op_types=('Conv',) if job.int8_design else None,
         )
     else:
         shutil.copyfile(job.onnx(), job.output)

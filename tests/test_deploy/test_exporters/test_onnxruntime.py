@@ -34,19 +34,20 @@ def test_fp32_is_the_folded_onnx_graph(tmp_path):
 def test_int8_gets_the_design_or_the_quantizers_defaults(
     tmp_path, monkeypatch
 ):
-    """int8_design=False (the benchmark's peers) keeps no conv in fp32;
-    the design's choice is the quantizer's own (None)."""
+    """int8_design=False (the benchmark's peers) keeps no conv in fp32 and
+    quantizes every op type ONNX Runtime quantizes; the design's convs are
+    the quantizer's own choice (None), and the convs alone are quantized."""
     from litehrnet_mm.deploy import quantize
 
     asked = []
 
     def quantize_onnxruntime(
-        onnx_file, calib, output, batch, keep_fp32='not given'
+        onnx_file, calib, output, batch, keep_fp32='not given', op_types=0
     ):
-        asked.append((batch, keep_fp32))
+        asked.append((batch, keep_fp32, op_types))
 
     monkeypatch.setattr(quantize, 'quantize_onnxruntime', quantize_onnxruntime)
     for design in (True, False):
         made, _ = job(tmp_path, 'int8', '.onnx', int8_design=design)
         assert export_onnxruntime(made) == {}
-    assert asked == [(2, None), (2, [])]
+    assert asked == [(2, None, ('Conv',)), (2, [], None)]
