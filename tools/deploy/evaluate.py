@@ -22,7 +22,7 @@ import sys
 from litehrnet_mm.analysis.models import load_config
 from litehrnet_mm.deploy.artifact import read_metadata
 from litehrnet_mm.deploy.evaluate import check_inputs, host_metrics, ships
-from litehrnet_mm.deploy.runtimes import RUNTIMES
+from litehrnet_mm.deploy.runtimes import runtime_of
 from litehrnet_mm.utils import cli
 
 
@@ -41,7 +41,7 @@ def table(metrics, key, bound, precisions):
         if name == 'PyTorch':
             runtime, precision = 'PyTorch', 'fp32'
         else:
-            runtime, precision = runtime_of(name), precisions[name]
+            runtime, precision = runtime_of(name) or '?', precisions[name]
         change = m[key] - base
         # An artifact without metadata (a plain .onnx or .xml) is of a
         # precision nobody said: shown, not judged, not the reference.
@@ -52,17 +52,6 @@ def table(metrics, key, bound, precisions):
             f'{change:+.4f} | {verdict} |'
         )
     return lines
-
-
-def runtime_of(artifact: str) -> str:
-    """The runtime that runs ``artifact``: its metadata's, else the one
-    its suffix implies (as load_runtime picks it)."""
-    made_for = read_metadata(artifact).get('runtime')
-    suffix = os.path.splitext(artifact)[1].lower()
-    implied = (
-        n for n, c in sorted(RUNTIMES.items()) if c.suffixes[:1] == (suffix,)
-    )
-    return made_for or next(implied, '?')
 
 
 def main(argv=None):

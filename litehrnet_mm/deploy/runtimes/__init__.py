@@ -21,7 +21,7 @@ from . import (  # noqa: F401  (they register)
     onnxruntime,
     openvino,
 )
-from .base import RUNTIMES, Runtime, register_runtime
+from .base import RUNTIMES, Runtime, readers_of, register_runtime
 from .onnxruntime import OrtRuntime
 from .openvino import OpenVINORuntime
 
@@ -31,12 +31,23 @@ __all__ = [
     'OrtRuntime',
     'Runtime',
     'load_runtime',
+    'runtime_of',
     'register_runtime',
 ]
 
 #: The runtime of a file without metadata, by its suffix (the one its
 #: exporter writes).
 _BY_SUFFIX = {cls.suffixes[0]: name for name, cls in RUNTIMES.items()}
+
+
+def runtime_of(file: str, meta: Optional[dict] = None) -> Optional[str]:
+    """The runtime ``file`` was exported for: the one its metadata names
+    (``meta``, read beside ``file`` when not given), else the one its
+    suffix implies; None when neither says."""
+    if meta is None:
+        meta = read_metadata(file) if os.path.isfile(file) else {}
+    suffix = os.path.splitext(file)[1].lower()
+    return meta.get('runtime') or _BY_SUFFIX.get(suffix)
 
 
 def load_runtime(
@@ -60,9 +71,7 @@ def load_runtime(
             'written by tools/deploy/export.py (e.g. model.xml)'
         )
     meta = read_metadata(file) if os.path.isfile(file) else {}
-    made_for = meta.get('runtime') or _BY_SUFFIX.get(
-        os.path.splitext(file)[1].lower()
-    )
+    made_for = runtime_of(file, meta)
     runtime = runtime or made_for
     if runtime is None and not os.path.isfile(file):
         # Nothing names its runtime because it is not there (its metadata
@@ -95,9 +104,7 @@ def load_runtime(
     ):
         # Its sidecar names a runtime that cannot read it (copied from
         # another artifact): say so, not that the runtime was asked for.
-        readers = [
-            n for n, c in sorted(RUNTIMES.items()) if suffix in c.suffixes
-        ]
+        readers = readers_of(suffix)
         theirs = f' ({" or ".join(readers)} does)' if readers else ''
         raise DeployError(
             f'{metadata_file(file)}: runtime {runtime!r}, which does not '

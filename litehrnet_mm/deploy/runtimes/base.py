@@ -143,6 +143,11 @@ class Runtime:
         return np.ascontiguousarray(images, dtype=np.float32)
 
 
+def readers_of(suffix: str) -> List[str]:
+    """The names of the runtimes that read files ending in ``suffix``."""
+    return [n for n, c in sorted(RUNTIMES.items()) if suffix in c.suffixes]
+
+
 def check_artifact_file(runtime: Type[Runtime], file: str) -> None:
     """One clear error unless ``file`` is a file of a kind ``runtime``
     reads, with the files that lie beside it."""
@@ -155,11 +160,7 @@ def check_artifact_file(runtime: Type[Runtime], file: str) -> None:
         )
     suffix = os.path.splitext(file)[1].lower()
     if runtime.suffixes and suffix not in runtime.suffixes:
-        others = [
-            other
-            for other, cls in sorted(RUNTIMES.items())
-            if suffix in cls.suffixes
-        ]
+        others = readers_of(suffix)
         hint = f' (a file for {" or ".join(others)})' if others else ''
         raise DeployError(
             f'{name}: {file}{hint} is not a model it runs; expected a '
