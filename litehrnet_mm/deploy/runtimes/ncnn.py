@@ -9,7 +9,7 @@ blocks reached 0.5-1 s there): they are told not to (blocktime 0), and the
 thread count is set explicitly.
 """
 
-from typing import List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -29,19 +29,33 @@ def ncnn_files(param: str) -> tuple:
     return param, param[: -len('.param')] + '.bin'
 
 
-def ncnn_output_names(param: str) -> List[str]:
-    """The blobs no layer reads, in pnnx's order (``out0``, ``out1``, ...:
-    the order of the model's outputs)."""
-    produced, consumed = [], set()
+def param_layers(param: str) -> Iterator[Tuple[str, list, list, list]]:
+    """The layer lines of a ``.param`` file as ``(type, bottoms, tops,
+    params)`` (``params`` the ``key=value`` fields); a line that is not a
+    layer's is skipped (ncnn itself judges a broken file when it loads
+    it)."""
     with open(param) as f:
         lines = f.read().split('\n')[2:]
     for line in lines:
         fields = line.split()
-        if len(fields) < 4:
+        if len(fields) < 4 or not (fields[2] + fields[3]).isdigit():
             continue
         bottoms, tops = int(fields[2]), int(fields[3])
-        consumed.update(fields[4 : 4 + bottoms])
-        produced.extend(fields[4 + bottoms : 4 + bottoms + tops])
+        yield (
+            fields[0],
+            fields[4 : 4 + bottoms],
+            fields[4 + bottoms : 4 + bottoms + tops],
+            fields[4 + bottoms + tops :],
+        )
+
+
+def ncnn_output_names(param: str) -> List[str]:
+    """The blobs no layer reads, in pnnx's order (``out0``, ``out1``, ...:
+    the order of the model's outputs)."""
+    produced, consumed = [], set()
+    for _, bottoms, tops, _ in param_layers(param):
+        consumed.update(bottoms)
+        produced.extend(tops)
     outputs = [b for b in produced if b not in consumed]
     return sorted(outputs, key=lambda b: (len(b), b))
 
@@ -49,19 +63,11 @@ def ncnn_output_names(param: str) -> List[str]:
 def has_int8_layers(param: str) -> bool:
     """Whether a conv of the ``.param`` file is int8 (``8=1``, its
     ``int8_scale_term``: what ``export.py --precision int8`` writes)."""
-    with open(param) as f:
-        lines = f.read().split('\n')[2:]
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 4 or fields[0] not in (
-            'Convolution',
-            'ConvolutionDepthWise',
-        ):
-            continue
-        params = fields[4 + int(fields[2]) + int(fields[3]) :]
-        if any(p.startswith('8=') and p != '8=0' for p in params):
-            return True
-    return False
+    return any(
+        kind in ('Convolution', 'ConvolutionDepthWise')
+        and any(p.startswith('8=') and p != '8=0' for p in params)
+        for kind, _, _, params in param_layers(param)
+    )
 
 
 @register_runtime('ncnn')
