@@ -138,6 +138,7 @@ class Predictor:
                 f'{type(images).__name__} (one image: [image])'
             )
         images = [_bgr(image, i) for i, image in enumerate(images)]
+        expected = len(self.meta[self.labels])  # the outputs' channels
         results = []
         for start in range(0, len(images), self.batch):
             chunk = list(images[start : start + self.batch])
@@ -148,7 +149,6 @@ class Predictor:
             for i, (x, _) in enumerate(prepared):
                 batch[i] = x
             output = self.runtime(batch)[0]
-            expected = len(self.meta[self.labels])
             if output.shape[1] != expected:
                 raise DeployError(
                     f'{self.runtime.file}: the model returns '
