@@ -101,17 +101,23 @@ def test_coco_keypoints_of_another_count(coco_root):
     assert 'has 16 keypoints; expected 17' in message
 
 
+def coco_with_detections(root, annotations, detections):
+    """Our CocoDataset in test mode on ``root`` with the detection file
+    ``detections`` and ``annotations/<annotations>``."""
+    return build(
+        'mmpose',
+        type='litehrnet_mm.CocoDataset',
+        data_root=str(root),
+        ann_file=f'annotations/{annotations}',
+        data_prefix=dict(img='images/'),
+        bbox_file=str(detections),
+        test_mode=True,
+    )
+
+
 def test_coco_detection_file(coco_root):
     def with_dets(path):
-        return build(
-            'mmpose',
-            type='litehrnet_mm.CocoDataset',
-            data_root=str(coco_root),
-            ann_file='annotations/train.json',
-            data_prefix=dict(img='images/'),
-            bbox_file=str(path),
-            test_mode=True,
-        )
+        return coco_with_detections(coco_root, 'train.json', path)
 
     with pytest.raises(FileNotFoundError, match='missing_dets.json'):
         with_dets(coco_root / 'missing_dets.json')
@@ -223,15 +229,7 @@ def test_coco_detections_with_a_bad_annotation_file(tmp_path):
     dets.write_text(json.dumps([det]))
 
     def with_dets():
-        return build(
-            'mmpose',
-            type='litehrnet_mm.CocoDataset',
-            data_root=str(tmp_path),
-            ann_file='annotations/val.json',
-            data_prefix=dict(img='images/'),
-            bbox_file=str(dets),
-            test_mode=True,
-        )
+        return coco_with_detections(tmp_path, 'val.json', dets)
 
     with pytest.raises(FileNotFoundError) as info:
         with_dets()
