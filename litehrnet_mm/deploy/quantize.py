@@ -251,7 +251,10 @@ def quantize_openvino(
             ),
             **options,
         )
-    ov.save_model(quantized, output, compress_to_fp16=False)
+    from .exporters.openvino import HINTS, save_ir
+
+    # What it leaves unquantized computes in f32, as it was calibrated.
+    save_ir(quantized, output, HINTS['int8'])
     return output
 
 

@@ -24,6 +24,7 @@ from litehrnet_mm.deploy.quantize import (
     fp32_convs,
 )
 from litehrnet_mm.deploy.runtimes import load_runtime
+from litehrnet_mm.deploy.runtimes.openvino import ir_precision
 
 pytest.importorskip('openvino')
 SHAPE = (64, 48)
@@ -152,6 +153,8 @@ def test_openvino_int8_is_written_compiled_and_runs_f32_elsewhere(ov_int8):
     assert runtime.inference_precision == 'f32'
     check_outputs(runtime, model)
     ir = ov.Core().read_model(result.path)
+    # So does the IR itself, for OpenVINO in any application.
+    assert ir_precision(ir) == 'f32'
     ops = list(ir.get_ops())
     assert any(op.get_type_name() == 'FakeQuantize' for op in ops)
     # OpenVINO's form is quantized whole: the depthwise convs too (its

@@ -2,8 +2,14 @@
 
 Its inference precision is explicit: on CPUs with bf16 support OpenVINO's
 default is bf16, which changes the outputs and any speed comparison, so an
-artifact says which one it was made for (``inference_precision`` in its
-``runtime_options``) and an fp32 one runs in f32.
+artifact says which one it was made for, twice: in its metadata
+(``inference_precision`` in its ``runtime_options``), which this runtime is
+given, and in the IR itself (:data:`IR_HINT`), which this runtime follows
+when it is given none (an ``.xml`` whose metadata file was not copied with
+it); a file that names none (a plain ``.onnx``) runs in f32. OpenVINO's
+CPU plugin (2026.4) does not apply that hint by itself: it reads only
+some of an IR's ``runtime_options`` (KV-cache precision, dynamic
+quantization), so other applications pass it in their config.
 """
 
 import warnings
@@ -12,6 +18,19 @@ from typing import List, Optional
 import numpy as np
 
 from .base import Runtime, register_runtime
+
+#: Where an IR names the inference precision it was made for: the
+#: ``runtime_options`` of its ``rt_info``, where OpenVINO keeps the options
+#: a model is to run with.
+IR_HINT = ('runtime_options', 'INFERENCE_PRECISION_HINT')
+
+
+def ir_precision(model) -> Optional[str]:
+    """The inference precision ``model`` (an ``openvino.Model``) names in
+    its ``rt_info`` (:data:`IR_HINT`), or None."""
+    if not model.has_rt_info(list(IR_HINT)):
+        return None
+    return model.get_rt_info(list(IR_HINT)).astype(str)
 
 
 def latency_config(
@@ -35,8 +54,10 @@ class OpenVINORuntime(Runtime):
     """OpenVINO, CPU, latency hint.
 
     Args:
-        inference_precision (str): OpenVINO's ``INFERENCE_PRECISION_HINT``
-            (``'f32'`` or ``'bf16'``). Defaults to ``'f32'``.
+        inference_precision (str, optional): OpenVINO's
+            ``INFERENCE_PRECISION_HINT`` (``'f32'`` or ``'bf16'``).
+            Defaults to the one the IR names (:data:`IR_HINT`), else
+            ``'f32'``.
     """
 
     suffixes = ('.xml', '.onnx')
@@ -44,14 +65,18 @@ class OpenVINORuntime(Runtime):
     companions = {'.xml': ('.bin',)}
 
     def __init__(
-        self, file: str, threads=None, inference_precision='f32', **options
+        self, file: str, threads=None, inference_precision=None, **options
     ) -> None:
         super().__init__(file, threads, **options)
         import openvino as ov
 
+        core = ov.Core()
+        model = core.read_model(file)
+        if inference_precision is None:
+            inference_precision = ir_precision(model) or 'f32'
         self.inference_precision = inference_precision
-        self.compiled = ov.Core().compile_model(
-            file, 'CPU', latency_config(inference_precision, threads)
+        self.compiled = core.compile_model(
+            model, 'CPU', latency_config(inference_precision, threads)
         )
         self.request = self.compiled.create_infer_request()
         self._outputs = list(self.compiled.outputs)

@@ -2,16 +2,18 @@
 .bin) with f32 weights whatever the precision, and the inference precision
 hint that the runtime is to compute in. (int8: test_quantize.py.)"""
 
+import os
 import warnings
 
 import numpy as np
 import torch
 
-from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.deploy.artifact import metadata_file, read_metadata
 from litehrnet_mm.deploy.export import export
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.exporters.openvino import HINTS, export_openvino
 from litehrnet_mm.deploy.runtimes import OpenVINORuntime, load_runtime
+from litehrnet_mm.deploy.runtimes.openvino import ir_precision
 from tests.test_deploy.test_exporters.jobs import (
     has_batch_norm,
     images,
@@ -49,10 +51,14 @@ def test_fp32_and_bf16_write_the_same_f32_ir_with_their_hint(tmp_path):
             and op.get_output_element_type(0).is_real()
         }
         assert constants == {"<Type: 'float32'>"}, constants
+        # The IR names its precision itself, for a reader without its
+        # metadata file.
+        assert ir_precision(ir) == HINTS[precision]
     # The precision is only the hint: the weights are the same.
     assert written['fp32'] == written['bf16']
     x = images()
     runtime = OpenVINORuntime(outputs['fp32'], threads=1)
+    assert runtime.inference_precision == 'f32'
     (got,) = runtime(x.numpy())
     with torch.no_grad():
         expected = reference(x).numpy()
@@ -89,6 +95,9 @@ def test_bf16_artifact_names_its_precision_and_the_runtime_uses_it(tmp_path):
         ]
     )
     check_outputs(runtime, model)
+    # Without its metadata file the IR still says bf16.
+    os.remove(metadata_file(result.path))
+    assert load_runtime(result.path, threads=1).inference_precision == 'bf16'
 
 
 def test_the_shuffles_run_as_permutation_convs_with_the_same_outputs(

@@ -1,6 +1,8 @@
 """OpenVINO (deploy/runtimes/openvino.py): a plain ONNX file runs, in the
 inference precision it is told (f32 unless an artifact names another)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -69,8 +71,6 @@ def test_the_latency_config_names_the_precision_and_the_threads():
 def test_a_precision_the_cpu_does_not_run_is_said(tmp_path, monkeypatch):
     """A bf16 artifact on a CPU without bf16 compiles as f32: a warning
     says so (forced here: whether this CPU has bf16 is not the test's)."""
-    import warnings
-
     import openvino as ov
     import openvino.opset8 as ops
 
@@ -89,3 +89,34 @@ def test_a_precision_the_cpu_does_not_run_is_said(tmp_path, monkeypatch):
         UserWarning, match='asks for bf16; this CPU runs it in f32'
     ):
         OpenVINORuntime(xml, threads=1, inference_precision='bf16')
+
+
+def test_an_ir_without_metadata_runs_in_the_precision_it_names(tmp_path):
+    """The IR's own hint (rt_info runtime_options, as export writes it)
+    when no metadata file gives one; f32 when it names none, not
+    OpenVINO's default (bf16 on CPUs that have it)."""
+    import openvino as ov
+    import openvino.opset8 as ops
+
+    from litehrnet_mm.deploy.exporters.openvino import save_ir
+    from litehrnet_mm.deploy.runtimes import load_runtime
+    from litehrnet_mm.deploy.runtimes.openvino import (
+        OpenVINORuntime,
+        ir_precision,
+    )
+
+    x = ops.parameter([1, 3, 4, 4], np.float32, name='x')
+    model = ov.Model([ops.relu(x)], [x], 'relu')
+    plain = str(tmp_path / 'plain.xml')
+    ov.save_model(model, plain, compress_to_fp16=False)
+    assert ir_precision(ov.Core().read_model(plain)) is None
+    assert load_runtime(plain, threads=1).inference_precision == 'f32'
+    named = str(tmp_path / 'named.xml')
+    save_ir(model, named, 'bf16')
+    assert ir_precision(ov.Core().read_model(named)) == 'bf16'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # a CPU without bf16 says so
+        assert load_runtime(named, threads=1).inference_precision == 'bf16'
+        # What the caller asks for wins over the IR's.
+        asked = OpenVINORuntime(named, threads=1, inference_precision='f32')
+    assert asked.compiled_precision == 'f32'
