@@ -18,6 +18,7 @@ from litehrnet_mm.errors import DatasetError
 from litehrnet_mm.registry import DATASETS
 
 from .checks import require_dir, require_file, require_images
+from .pose_metainfo import check_pose_metainfo
 
 try:
     from mmpose.datasets import CocoDataset as _CocoDataset
@@ -42,6 +43,14 @@ class _CheckedFiles:
 
     _kind = ''
     _instance = 'person'
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: dict = None) -> dict:
+        # A metainfo of the user's own keypoints (a dict or its from_file):
+        # mmpose asserts without a message, or parses a wrong flip.
+        if isinstance(metainfo, dict) and metainfo:
+            check_pose_metainfo(metainfo, cls.__name__)
+        return super()._load_metainfo(metainfo)
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         name = type(self).__name__
