@@ -73,6 +73,54 @@ class _CheckedFolders:
 
     _label_hint = ''
 
+    def prepare_data(self, idx: int):
+        """The host's sample, its label map checked as the loss and the
+        metric will read it (after ``LoadAnnotations``' ``reduce_zero_label``
+        and ``label_map``): the check at build time reads the first label
+        map alone, and a later one with labels beyond the classes failed
+        inside the loss (``IndexError: Target 5 is out of bounds``) or was
+        scored without a word."""
+        data = super().prepare_data(idx)
+        if isinstance(data, dict):
+            samples = data.get('data_samples')
+            for sample in samples if isinstance(samples, list) else [samples]:
+                gt = getattr(getattr(sample, 'gt_sem_seg', None), 'data', None)
+                if gt is not None:
+                    self._check_packed_labels(gt, idx, sample)
+        return data
+
+    def _check_packed_labels(self, gt, idx: int, sample) -> None:
+        classes = self.metainfo.get('classes')
+        if not classes:
+            return
+        path = getattr(sample, 'seg_map_path', None) or (
+            self.get_data_info(idx).get('seg_map_path')
+        )
+        if gt.ndim != 3 or gt.shape[0] != 1:
+            raise DatasetError(
+                f'{type(self).__name__}: label map {path} is read as an '
+                f'array of shape {tuple(gt.shape)}; expected a '
+                'single-channel PNG of class indices (a colour picture of '
+                'the classes is not one)'
+            )
+        num_classes = len(classes)
+        beyond = (gt >= num_classes) & (gt != self.ignore_index)
+        if bool(beyond.any()):
+            bad = [int(v) for v in gt[beyond].unique()]
+            raise self._labels_beyond(path, bad, num_classes)
+
+    def _labels_beyond(
+        self, path: str, bad: List[int], num_classes: int
+    ) -> DatasetError:
+        return DatasetError(
+            f'{type(self).__name__}: label map {path} holds labels '
+            f'{", ".join(map(str, sorted(bad)[:5]))}'
+            f'{", ..." if len(bad) > 5 else ""} beyond its '
+            f'{num_classes} classes; expected 0..{num_classes - 1} '
+            f'(and {self.ignore_index} for pixels to ignore)'
+            f'{self._label_hint}'
+        )
+
     def _check_labels(self, path: str) -> None:
         """The first label map holds class indices of this dataset, as
         mmseg's ``LoadAnnotations`` reads them: labels of another scheme
@@ -112,14 +160,7 @@ class _CheckedFolders:
             if v >= num_classes and v != self.ignore_index
         ]
         if bad:
-            raise DatasetError(
-                f'{name}: label map {path} holds labels '
-                f'{", ".join(map(str, bad[:5]))}'
-                f'{", ..." if len(bad) > 5 else ""} beyond its '
-                f'{num_classes} classes; expected 0..{num_classes - 1} '
-                f'(and {self.ignore_index} for pixels to ignore)'
-                f'{self._label_hint}'
-            )
+            raise self._labels_beyond(path, bad, num_classes)
 
 
 if _BaseSegDataset is not None:

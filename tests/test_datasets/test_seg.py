@@ -194,3 +194,58 @@ def test_labels_are_checked_after_the_class_subsets_label_map(tmp_path):
         metainfo=dict(classes=('road', 'car')),
     )
     assert len(dataset) == 1 and dataset.label_map[13] == 1
+
+
+def own_classes(root, maps, **kwargs):
+    """A user's 3-class dataset (background, road, car) of one image per
+    label map, read through mmseg's own loading and packing."""
+    pytest.importorskip('mmseg')
+    from mmengine.registry import DATASETS, init_default_scope
+
+    (root / 'img').mkdir(parents=True)
+    (root / 'ann').mkdir()
+    for i, labels in enumerate(maps):
+        cv2.imwrite(str(root / 'img' / f'{i}.png'), np.zeros((8, 8, 3)))
+        cv2.imwrite(str(root / 'ann' / f'{i}.png'), labels)
+    init_default_scope('mmseg')
+    return DATASETS.build(
+        dict(
+            type='litehrnet_mm.BaseSegDataset',
+            data_root=str(root),
+            data_prefix=dict(img_path='img', seg_map_path='ann'),
+            img_suffix='.png',
+            seg_map_suffix='.png',
+            metainfo=dict(classes=('background', 'road', 'car')),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs'),
+            ],
+            **kwargs,
+        )
+    )
+
+
+def test_a_later_label_map_beyond_the_classes_is_named(tmp_path):
+    """The build reads the first label map alone; a later one with a label
+    beyond the classes reached the loss (``IndexError: Target 7 is out of
+    bounds``) or the metric without a word."""
+    beyond = LABELS.copy()
+    beyond[0, 0] = 7
+    ignored = np.where(LABELS, 2, 255).astype(np.uint8)
+    dataset = own_classes(tmp_path, [LABELS, ignored, beyond])
+    assert dataset[0]['data_samples'].gt_sem_seg.data.max() == 1
+    assert dataset[1]['data_samples'].gt_sem_seg.data.max() == 255
+    with pytest.raises(
+        DatasetError, match=r'2.png holds labels 7 beyond its 3 classes; exp'
+    ):
+        dataset[2]
+
+
+def test_a_later_colour_label_map_is_named(tmp_path):
+    colour = np.dstack([LABELS * 100, LABELS * 50, LABELS])
+    dataset = own_classes(tmp_path, [LABELS, colour])
+    with pytest.raises(
+        DatasetError, match=r'1.png is read as an array of shape \(8, 8, 3\)'
+    ):
+        dataset[1]
