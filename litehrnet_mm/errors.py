@@ -46,7 +46,9 @@ class CheckpointError(LiteHRNetError):
 
 class ConfigError(LiteHRNetError):
     """A config file that cannot be read as an mmengine config, with the
-    path and the reason."""
+    path and the reason, or whose parts do not fit together (a head for
+    another number of keypoints or classes than its dataset's), naming
+    the setting to change."""
 
 
 class DatasetError(LiteHRNetError):

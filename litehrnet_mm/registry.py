@@ -10,6 +10,7 @@ backbone: no ``custom_imports`` and no code in the config. mmpose's own
 """
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
@@ -27,4 +28,13 @@ DATASETS = Registry(
     parent=MMENGINE_DATASETS,
     scope='litehrnet_mm',
     locations=['litehrnet_mm.datasets.pose', 'litehrnet_mm.datasets.seg'],
+)
+
+#: The check that a config's head fits its dataset, in our configs'
+#: ``default_hooks`` (``type='litehrnet_mm.CheckDataFitsModel'``).
+HOOKS = Registry(
+    'hook',
+    parent=MMENGINE_HOOKS,
+    scope='litehrnet_mm',
+    locations=['litehrnet_mm.hooks'],
 )

@@ -109,5 +109,7 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
+    # the head fits the dataset's classes (configs/seg/*)
+    check_data=dict(type='litehrnet_mm.CheckDataFitsModel'),
 )
 randomness = dict(seed=0)

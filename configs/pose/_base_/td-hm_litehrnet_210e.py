@@ -15,6 +15,12 @@ custom_imports = dict(imports=['litehrnet_mm'], allow_failed_imports=False)
 
 train_cfg = dict(max_epochs=210, val_interval=10)
 
+# Before the first step of a run: the head returns one heatmap per keypoint
+# of the dataset's metainfo (a config for your own keypoints that forgets
+# model.head.out_channels gets one error naming it, not a shape mismatch
+# inside the loss).
+default_hooks = dict(check_data=dict(type='litehrnet_mm.CheckDataFitsModel'))
+
 # The paper's optimizer: Adam at 2e-3 (mmpose's port lowers it to 5e-4).
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 

@@ -16,3 +16,7 @@ dataset_type = 'litehrnet_mm.CityscapesDataset'
 train_dataloader = dict(batch_size=4, dataset=dict(type=dataset_type))
 val_dataloader = dict(dataset=dict(type=dataset_type))
 test_dataloader = val_dataloader
+# Before the first step of a run: decode_head.num_classes is the number
+# of the dataset's classes (a config for your own classes that forgets it
+# gets one error naming it, not a silent run or an error inside the loss).
+default_hooks = dict(check_data=dict(type='litehrnet_mm.CheckDataFitsModel'))

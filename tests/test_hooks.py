@@ -1,0 +1,105 @@
+"""The check that a config's head fits its dataset (hooks.py): a config
+for a dataset of one's own that forgets the head's keypoints or classes
+gets one error naming the setting before the first step, where mmpose
+failed inside the loss on a shape mismatch and mmseg trained and scored
+a head of more classes without a word."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from litehrnet_mm import ConfigError
+from litehrnet_mm.hooks import (
+    CheckDataFitsModel,
+    check_head_fits,
+    check_model_fits_dataset,
+)
+from tests.conftest import DEMO_CONFIGS, REPO
+from tests.test_models.hosts import topdown_pose_model
+
+FIVE = dict(
+    dataset_name='five',
+    num_keypoints=5,
+    keypoint_id2name=dict(enumerate(['nose', 'l_sh', 'r_sh', 'l_hp', 'r_hp'])),
+)
+
+
+def test_a_head_that_fits_passes_and_one_that_does_not_is_named():
+    check_head_fits('pose', 5, list('abcde'), 'the train dataset (five)')
+    check_head_fits('seg', 19, None, 'the dataset')  # no classes: no check
+    check_head_fits('pose', None, list('abc'), 'the dataset')  # other head
+    with pytest.raises(
+        ConfigError,
+        match=r'^model.head.out_channels=17, but the train dataset \(five\) '
+        r'has 5 keypoints \(a, b, c, d, e\); expected model.head.out_chann'
+        r'els=5 \(one heatmap per keypoint',
+    ):
+        check_head_fits('pose', 17, list('abcde'), 'the train dataset (five)')
+    with pytest.raises(
+        ConfigError,
+        match=r'model.decode_head.num_classes=19, but the val dataset has '
+        r'3 classes \(background, road, car\); expected model.decode_head.n',
+    ):
+        check_head_fits(
+            'seg', 19, ('background', 'road', 'car'), 'the val dataset'
+        )
+
+
+def test_a_pose_model_against_its_dataset():
+    model = topdown_pose_model()  # 17 heatmaps
+    five = SimpleNamespace(metainfo=FIVE)
+    with pytest.raises(ConfigError, match=r'\(five\) has 5 keypoints \(nose'):
+        check_model_fits_dataset(model, five, 'train')
+    seventeen = dict(FIVE, num_keypoints=17, keypoint_id2name={})
+    check_model_fits_dataset(model, SimpleNamespace(metainfo=seventeen), 'x')
+
+
+def test_the_hook_checks_every_loop_the_runner_built():
+    """mim train builds the train and val loops before ``before_run``; a
+    loop still a dict (not built for this run) is not looked at."""
+    from mmengine.runner import BaseLoop
+
+    class Loop(BaseLoop):
+        def run(self):
+            pass
+
+    class Dataset(list):
+        metainfo = dict(classes=('background', 'road', 'car'))
+
+    from torch.utils.data import DataLoader
+
+    runner = SimpleNamespace(
+        model=SimpleNamespace(decode_head=SimpleNamespace(num_classes=3)),
+        _train_loop=dict(type='IterBasedTrainLoop'),
+    )
+    runner._val_loop = Loop(runner, DataLoader(Dataset([0])))
+    hook = CheckDataFitsModel()
+    hook.before_run(runner)
+    runner.model.decode_head.num_classes = 19
+    with pytest.raises(ConfigError, match=r'the val dataset \(Dataset\) h'):
+        hook.before_run(runner)
+
+
+def test_our_configs_run_the_check():
+    """Every pose and seg config (and the demos) lists the hook in
+    ``default_hooks``, so a config of one's own that inherits ours runs it;
+    the name resolves from the hosts' scopes."""
+    from mmengine.config import Config
+    from mmengine.registry import HOOKS, init_default_scope
+
+    pytest.importorskip('mmpose')
+    pytest.importorskip('mmseg')
+    configs = [
+        p
+        for p in sorted((REPO / 'configs').glob('*/*/*.py'))
+        if p.parent.name != '_base_'
+    ] + sorted(DEMO_CONFIGS.glob('*.py'))
+    assert len(configs) >= 17
+    for path in configs:
+        hooks = Config.fromfile(str(path)).default_hooks
+        assert hooks.check_data.type == 'litehrnet_mm.CheckDataFitsModel', path
+    init_default_scope('mmpose')
+    assert isinstance(
+        HOOKS.build(dict(type='litehrnet_mm.CheckDataFitsModel')),
+        CheckDataFitsModel,
+    )
