@@ -11,6 +11,8 @@ from typing import Dict
 
 import numpy as np
 
+from litehrnet_mm.hooks import check_head_fits
+
 __all__ = ['BOX_PADDING', 'config_metadata']
 
 #: How much mmpose's GetBBoxCenterScale grows a person's box by default.
@@ -46,6 +48,14 @@ def config_metadata(cfg) -> Dict[str, object]:
             # A config without a dataset: classes by number.
             num = int(cfg.model.decode_head.num_classes)
             info['classes'] = [str(i) for i in range(num)]
+        else:
+            # A head for another number of classes than the dataset's.
+            check_head_fits(
+                'seg',
+                cfg.model.get('decode_head', {}).get('num_classes'),
+                info['classes'],
+                "the test dataset's metainfo",
+            )
         if 'palette' not in info:
             rng = np.random.default_rng(0)
             info['palette'] = rng.integers(0, 255, (len(info['classes']), 3))
@@ -80,6 +90,12 @@ def config_metadata(cfg) -> Dict[str, object]:
         return meta
     info = parse_pose_metainfo(dict(info))
     names = info['keypoint_id2name']
+    check_head_fits(
+        'pose',
+        cfg.model.get('head', {}).get('out_channels'),
+        [names[i] for i in range(info['num_keypoints'])],
+        f"the test dataset's metainfo ({info['dataset_name']})",
+    )
     meta.update(
         task='pose',
         keypoints=[names[i] for i in range(info['num_keypoints'])],

@@ -95,3 +95,24 @@ def test_the_normalisation_is_the_hosts_data_preprocessor(demo, drop):
     np.testing.assert_allclose(
         predictor._normalise(image), expected, rtol=1e-5, atol=1e-4
     )
+
+
+def test_a_head_that_does_not_fit_the_config_s_dataset_is_named():
+    """A config of one's own keypoints or classes that forgets the head:
+    the export would write a model of 17 heatmaps beside the metadata of
+    the dataset's keypoints. One error naming the setting, before the
+    checkpoint is read."""
+    from litehrnet_mm import ConfigError
+
+    pose = Config.fromfile(str(POSE_DEMO))
+    pose.model.head.out_channels = 5
+    with pytest.raises(
+        ConfigError,
+        match=r"out_channels=5, but the test dataset's metainfo \(coco\) has "
+        r'17 keypoints \(nose, .*\); expected model.head.out_channels=17',
+    ):
+        config_metadata(pose)
+    seg = Config.fromfile(str(SEG_DEMO))
+    seg.model.decode_head.num_classes = 19
+    with pytest.raises(ConfigError, match='num_classes=19, but .* 6 classes'):
+        config_metadata(seg)

@@ -99,9 +99,11 @@ def build_and_export(args, shape, checkpoint, inputs):
     """The model of the config, exported as ``args`` ask; returns it, the
     input shape and the export's result."""
     cfg = load_config(args.config, args.cfg_options)
+    # The config's own parts first (a head that does not fit its
+    # dataset), then the checkpoint against the config.
+    meta = config_metadata(cfg)
     model = build_from_config(cfg, checkpoint)
     shape = shape or default_shape(cfg)
-    meta = config_metadata(cfg)
     int8 = args.precision == 'int8'
     needs_runner = args.max_drop is not None or (int8 and not args.calib_dir)
     with host_runner(cfg, checkpoint, needs_runner) as runner:
