@@ -193,8 +193,36 @@ def build_from_config(config, checkpoint: Optional[str] = None) -> HostModel:
 
         state_dict = _state_dict_of(checkpoint)
         check_checkpoint_task(model, state_dict, checkpoint)
+        check_checkpoint_shapes(model, state_dict, checkpoint)
         load_state_dict(model, state_dict, strict=True)
     return HostModel(model, 'seg' if scope == 'mmseg' else 'pose').eval()
+
+
+def check_checkpoint_shapes(
+    model: nn.Module, state_dict: Dict[str, torch.Tensor], checkpoint: str
+) -> None:
+    """One :class:`CheckpointError` for entries of another shape than the
+    config's model (a head trained for another number of keypoints or
+    classes), where torch's strict load lists every size mismatch in a
+    traceback."""
+    own = model.state_dict()
+    wrong = [
+        (key, tuple(value.shape), tuple(own[key].shape))
+        for key, value in state_dict.items()
+        if key in own
+        and hasattr(value, 'shape')
+        and tuple(value.shape) != tuple(own[key].shape)
+    ]
+    if not wrong:
+        return
+    key, theirs, ours = wrong[0]
+    raise CheckpointError(
+        f'checkpoint {checkpoint} does not fit the config: {len(wrong)} '
+        f'entries of another shape, e.g. {key} {theirs} in the checkpoint, '
+        f"{ours} in the config's model (a head for another number of "
+        'keypoints or classes?); expected the checkpoint of this config, '
+        'or the config it was trained with'
+    )
 
 
 def default_shape(config) -> Tuple[int, int]:

@@ -120,6 +120,24 @@ def test_a_checkpoint_of_the_other_task_is_named(tmp_path):
         check_checkpoint_task(seg.model, pose.model.state_dict(), 'p.pth')
 
 
+def test_a_checkpoint_of_another_head_size_is_one_error(tmp_path):
+    """A checkpoint of a config for other keypoints or classes: one error
+    naming an entry and both shapes, where torch's strict load listed
+    every size mismatch in a traceback (export.py, evaluate.py)."""
+    seg = build_from_config(str(SEG_DEMO))  # 6 classes
+    checkpoint = str(tmp_path / 'six.pth')
+    torch.save({'state_dict': seg.model.state_dict()}, checkpoint)
+    cfg = Config.fromfile(str(SEG_DEMO))
+    cfg.model.decode_head.num_classes = 3
+    with pytest.raises(
+        CheckpointError,
+        match=r'six.pth does not fit the config: 2 entries of another shape, '
+        r'e.g. decode_head.conv_seg.weight \(6, 320, 1, 1\) in the checkpo'
+        r"int, \(3, 320, 1, 1\) in the config's model",
+    ):
+        build_from_config(cfg, checkpoint)
+
+
 @pytest.mark.parametrize(
     'content, why',
     [
