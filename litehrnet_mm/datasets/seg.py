@@ -8,11 +8,13 @@ get one error naming the path and the expected file names; so does a
 first label map with labels beyond the classes (another labelling scheme).
 """
 
+import logging
 import os.path as osp
 from typing import List
 
 import mmcv
 import numpy as np
+from mmengine.logging import print_log
 
 from litehrnet_mm.errors import DatasetError
 from litehrnet_mm.registry import DATASETS
@@ -161,6 +163,22 @@ class _CheckedFolders:
         ]
         if bad:
             raise self._labels_beyond(path, bad, num_classes)
+        if set(labels.tolist()) == {0, self.ignore_index} and (
+            num_classes > 1
+        ):
+            # A 0/255 mask (what image editors and cv2.threshold write):
+            # mmseg ignores the 255 pixels, so the other classes are never
+            # learned, without a word.
+            print_log(
+                f'{name}: label map {path} holds only 0 and '
+                f'{self.ignore_index} (ignored: no pixel is learned as '
+                f'{", ".join(map(str, classes[1:3]))}...); if it is a '
+                f'0/{self.ignore_index} mask, expected class indices '
+                f'0..{num_classes - 1} (e.g. 1 where it has '
+                f'{self.ignore_index})',
+                logger='current',
+                level=logging.WARNING,
+            )
 
 
 if _BaseSegDataset is not None:

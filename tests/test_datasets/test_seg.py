@@ -249,3 +249,25 @@ def test_a_later_colour_label_map_is_named(tmp_path):
         DatasetError, match=r'1.png is read as an array of shape \(8, 8, 3\)'
     ):
         dataset[1]
+
+
+def test_a_0_255_mask_gets_a_warning(tmp_path, monkeypatch):
+    """255 is mmseg's ignore_index: a foreground written as 255 is never
+    learned, and mmseg says nothing."""
+    from litehrnet_mm.datasets import seg
+
+    logged = []
+    monkeypatch.setattr(
+        seg, 'print_log', lambda msg, **kwargs: logged.append(msg)
+    )
+    own_classes(tmp_path / 'indices', [LABELS])
+    assert not logged
+    own_classes(tmp_path / 'mask', [np.where(LABELS, 255, 0)])
+    assert len(logged) == 1
+    assert (
+        '0.png holds only 0 and 255 (ignored: no pixel is learned as '
+        in (logged[0])
+    )
+    assert (
+        'expected class indices 0..2 (e.g. 1 where it has 255)' in (logged[0])
+    )
