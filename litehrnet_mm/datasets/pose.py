@@ -122,7 +122,10 @@ if _CocoDataset is not None:
             require_file(
                 self.bbox_file,
                 'CocoDataset: detection file',
-                '; expected COCO detection results (bbox_file)',
+                '; expected COCO detection results (bbox_file), or '
+                "bbox_file=None for the annotation file's own boxes (a "
+                'config for your own data that inherits the COCO configs '
+                'keeps their COCO detection file otherwise)',
             )
             try:
                 instances = super()._load_detection_results()

@@ -119,7 +119,12 @@ def test_coco_detection_file(coco_root):
     def with_dets(path):
         return coco_with_detections(coco_root, 'train.json', path)
 
-    with pytest.raises(FileNotFoundError, match='missing_dets.json'):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r'missing_dets.json: not found; expected COCO detection '
+        r'results \(bbox_file\), or bbox_file=None for the annotation '
+        r"file's own boxes",
+    ):
         with_dets(coco_root / 'missing_dets.json')
     dets = coco_root / 'dets.json'
     dets.write_text(json.dumps({'not': 'a list'}))
