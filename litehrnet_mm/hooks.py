@@ -9,7 +9,8 @@ with more classes in the head than in the dataset, trains and scores
 without a word. :func:`check_head_fits` says which setting to change;
 :class:`CheckDataFitsModel`, in our configs' ``default_hooks``, runs it in
 ``mim train``, ``mim test`` and ``val`` before the model sees a batch, and
-the exporter runs it on the config.
+the exporter runs it on the config. In a test it also refuses a checkpoint
+whose head has another shape than the config's.
 """
 
 from typing import Optional, Sequence
@@ -127,3 +128,29 @@ class CheckDataFitsModel(Hook):
                 check_model_fits_dataset(
                     runner.model, loop.dataloader.dataset, split
                 )
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """In a test or validation run (``mim test``): a checkpoint whose
+        head has another shape than the config's (trained for other
+        keypoints or classes) is refused; mmengine loads the rest with a
+        warning and scores the untrained head. Training keeps mmengine's
+        warning: ``load_from`` a checkpoint of other keypoints or classes
+        is how one fine-tunes on one's own."""
+        from mmengine.runner import BaseLoop
+
+        from litehrnet_mm.analysis.models import check_checkpoint_shapes
+
+        if isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+            return
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        if not isinstance(state_dict, dict):
+            return
+        state_dict = {
+            k[len('module.') :] if k.startswith('module.') else k: v
+            for k, v in state_dict.items()
+        }
+        check_checkpoint_shapes(
+            _unwrap(runner.model),
+            state_dict,
+            getattr(runner, '_load_from', None) or 'loaded',
+        )

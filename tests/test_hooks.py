@@ -103,3 +103,40 @@ def test_our_configs_run_the_check():
         HOOKS.build(dict(type='litehrnet_mm.CheckDataFitsModel')),
         CheckDataFitsModel,
     )
+
+
+def test_a_test_run_refuses_a_checkpoint_of_another_head_size():
+    """mim test of a 5-keypoint config with a 17-keypoint checkpoint:
+    mmengine loaded the rest with a warning and scored an untrained head.
+    Training keeps the warning (fine-tuning from another keypoint set)."""
+    from mmengine.runner import BaseLoop
+    from torch.utils.data import DataLoader
+
+    from litehrnet_mm import CheckpointError
+
+    class Loop(BaseLoop):
+        def run(self):
+            pass
+
+    seventeen = topdown_pose_model().state_dict()
+    checkpoint = {
+        'state_dict': {f'module.{k}': v for k, v in seventeen.items()}
+    }
+    five = topdown_pose_model()
+    five.head.final_layer = type(five.head.final_layer)(40, 5, 1)
+    runner = SimpleNamespace(
+        model=five, _train_loop=dict(), _load_from='coco17.pth'
+    )
+    hook = CheckDataFitsModel()
+    with pytest.raises(
+        CheckpointError,
+        match=r'coco17.pth does not fit the config: 2 entries of another '
+        r'shape, e.g. head.final_layer.weight \(17, 40, 1, 1\) in the chec',
+    ):
+        hook.after_load_checkpoint(runner, checkpoint)
+    hook.after_load_checkpoint(
+        SimpleNamespace(model=topdown_pose_model(), _train_loop=dict()),
+        checkpoint,
+    )
+    runner._train_loop = Loop(runner, DataLoader([0]))
+    hook.after_load_checkpoint(runner, checkpoint)
