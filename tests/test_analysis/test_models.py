@@ -136,6 +136,11 @@ def test_a_checkpoint_of_another_head_size_is_one_error(tmp_path):
         r"int, \(3, 320, 1, 1\) in the config's model",
     ):
         build_from_config(cfg, checkpoint)
+    # Another preset: the backbone's own check names the one it fits.
+    cfg = Config.fromfile(str(SEG_DEMO))
+    cfg.model.backbone.arch = 'wider-naive-18'
+    with pytest.raises(CheckpointError, match="It fits arch='18'"):
+        build_from_config(cfg, checkpoint)
 
 
 @pytest.mark.parametrize(
