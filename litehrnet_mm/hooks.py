@@ -20,7 +20,7 @@ from mmengine.hooks import Hook
 from litehrnet_mm.errors import ConfigError
 from litehrnet_mm.registry import HOOKS
 
-__all__ = ['CheckDataFitsModel', 'check_head_fits']
+__all__ = ['CheckDataFitsModel', 'check_head_fits', 'check_model_fits_dataset']
 
 _SETTINGS = {
     'pose': (
