@@ -85,16 +85,17 @@ class _CheckedFolders:
         data = super().prepare_data(idx)
         if isinstance(data, dict):
             samples = data.get('data_samples')
+            # One image and its sample; test-time augmentation packs lists.
+            image = data.get('inputs')
+            if isinstance(samples, list):
+                image = None
             for sample in samples if isinstance(samples, list) else [samples]:
                 gt = getattr(getattr(sample, 'gt_sem_seg', None), 'data', None)
                 if gt is not None:
-                    self._check_packed_labels(gt, idx, sample)
+                    self._check_packed_labels(gt, idx, sample, image)
         return data
 
-    def _check_packed_labels(self, gt, idx: int, sample) -> None:
-        classes = self.metainfo.get('classes')
-        if not classes:
-            return
+    def _check_packed_labels(self, gt, idx: int, sample, image) -> None:
         path = getattr(sample, 'seg_map_path', None) or (
             self.get_data_info(idx).get('seg_map_path')
         )
@@ -105,6 +106,20 @@ class _CheckedFolders:
                 'single-channel PNG of class indices (a colour picture of '
                 'the classes is not one)'
             )
+        # Another size than its image: a test failed inside the metric
+        # (IndexError on the mask), training stretched or cut the labels.
+        size = tuple(getattr(image, 'shape', ())[-2:])
+        if len(size) == 2 and size != tuple(gt.shape[-2:]):
+            raise DatasetError(
+                f'{type(self).__name__}: label map {path} is '
+                f'{gt.shape[-2]}x{gt.shape[-1]} after the pipeline, its '
+                f'image {sample.img_path if "img_path" in sample else ""} '
+                f'{size[0]}x{size[1]}; expected a label map of its '
+                "image's size"
+            )
+        classes = self.metainfo.get('classes')
+        if not classes:
+            return
         num_classes = len(classes)
         beyond = (gt >= num_classes) & (gt != self.ignore_index)
         if bool(beyond.any()):

@@ -271,3 +271,16 @@ def test_a_0_255_mask_gets_a_warning(tmp_path, monkeypatch):
     assert (
         'expected class indices 0..2 (e.g. 1 where it has 255)' in (logged[0])
     )
+
+
+def test_a_label_map_of_another_size_than_its_image_is_named(tmp_path):
+    """mmseg scored it inside the metric (IndexError on the mask)."""
+    small = LABELS[::2, ::2].copy()
+    dataset = own_classes(tmp_path, [LABELS, small])
+    dataset[0]
+    with pytest.raises(
+        DatasetError,
+        match=r'1.png is 4x4 after the pipeline, its image .*1.png 8x8; '
+        r"expected a label map of its image's size",
+    ):
+        dataset[1]
