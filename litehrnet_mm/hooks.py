@@ -17,10 +17,15 @@ from typing import Optional, Sequence
 
 from mmengine.hooks import Hook
 
-from litehrnet_mm.errors import ConfigError
+from litehrnet_mm.errors import ConfigError, DatasetError
 from litehrnet_mm.registry import HOOKS
 
-__all__ = ['CheckDataFitsModel', 'check_head_fits', 'check_model_fits_dataset']
+__all__ = [
+    'CheckDataFitsModel',
+    'check_coco_metric_file',
+    'check_head_fits',
+    'check_model_fits_dataset',
+]
 
 _SETTINGS = {
     'pose': (
@@ -112,6 +117,27 @@ def check_model_fits_dataset(model, dataset, split: str) -> None:
             )
 
 
+def check_coco_metric_file(metric) -> None:
+    """mmpose's ``CocoMetric`` with an ``ann_file`` whose annotations lack
+    ``area``: COCO's evaluation failed on ``KeyError: 'area'`` at the end
+    of the first validation, after a whole training interval (a dataset of
+    one's own often has none: mmpose's dataset estimates it, its metric
+    reads the file)."""
+    coco = getattr(metric, 'coco', None)
+    if type(metric).__name__ != 'CocoMetric' or coco is None:
+        return
+    anns = coco.dataset.get('annotations', [])
+    missing = [ann.get('id') for ann in anns if 'area' not in ann]
+    if missing:
+        raise DatasetError(
+            f'CocoMetric: annotation file {metric.ann_file}: '
+            f'{len(missing)} of {len(anns)} annotations have no area (e.g. '
+            f"id {missing[0]}), which COCO's keypoint AP reads; expected an "
+            "'area' per annotation (the person's area in pixels; mmpose "
+            "estimates it as 0.53 x the box's w x h where it has none)"
+        )
+
+
 @HOOKS.register_module()
 class CheckDataFitsModel(Hook):
     """Before a run: the model's head fits the dataset of every loop the
@@ -128,6 +154,10 @@ class CheckDataFitsModel(Hook):
                 check_model_fits_dataset(
                     runner.model, loop.dataloader.dataset, split
                 )
+                for metric in getattr(
+                    getattr(loop, 'evaluator', None), 'metrics', []
+                ):
+                    check_coco_metric_file(metric)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """In a test or validation run (``mim test``): a checkpoint whose

@@ -140,3 +140,37 @@ def test_a_test_run_refuses_a_checkpoint_of_another_head_size():
     )
     runner._train_loop = Loop(runner, DataLoader([0]))
     hook.after_load_checkpoint(runner, checkpoint)
+
+
+def test_a_coco_metric_file_without_area_is_named(tmp_path):
+    """pycocotools' KeyError: 'area' came at the end of the first
+    validation, after a whole training interval."""
+    import json
+
+    pytest.importorskip('mmpose')
+    from mmpose.evaluation import CocoMetric
+
+    from litehrnet_mm.datasets import DatasetError
+    from litehrnet_mm.hooks import check_coco_metric_file
+
+    ann = dict(
+        id=7, image_id=1, category_id=1, bbox=[0, 0, 4, 4], iscrowd=0,
+        keypoints=[1, 1, 2] * 5, num_keypoints=5,
+    )  # fmt: skip
+    data = dict(
+        images=[dict(id=1, file_name='a.png', width=8, height=8)],
+        annotations=[ann],
+        categories=[dict(id=1, name='person')],
+    )
+    path = tmp_path / 'val.json'
+    path.write_text(json.dumps(data))
+    with pytest.raises(
+        DatasetError,
+        match=r'CocoMetric: annotation file .*val.json: 1 of 1 annotations '
+        r"have no area \(e.g. id 7\), which COCO's keypoint AP reads",
+    ):
+        check_coco_metric_file(CocoMetric(ann_file=str(path)))
+    ann['area'] = 12.0
+    path.write_text(json.dumps(data))
+    check_coco_metric_file(CocoMetric(ann_file=str(path)))
+    check_coco_metric_file(CocoMetric(ann_file=None))
