@@ -11,6 +11,7 @@ from typing import Dict
 
 import numpy as np
 
+from litehrnet_mm.datasets.pose_metainfo import check_pose_metainfo
 from litehrnet_mm.hooks import check_head_fits
 
 __all__ = ['BOX_PADDING', 'config_metadata']
@@ -88,6 +89,8 @@ def config_metadata(cfg) -> Dict[str, object]:
             link_colors=[],
         )
         return meta
+    # The metainfo's own mistakes named as the dataset names them.
+    check_pose_metainfo(dict(info), 'export')
     info = parse_pose_metainfo(dict(info))
     names = info['keypoint_id2name']
     check_head_fits(

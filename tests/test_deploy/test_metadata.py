@@ -116,3 +116,27 @@ def test_a_head_that_does_not_fit_the_config_s_dataset_is_named():
     seg.model.decode_head.num_classes = 19
     with pytest.raises(ConfigError, match='num_classes=19, but .* 6 classes'):
         config_metadata(seg)
+
+
+def test_a_metainfo_file_s_mistake_is_named_as_the_dataset_names_it(
+    tmp_path,
+):
+    """mmpose's parser raised KeyError: 'rigth_eye'."""
+    from litehrnet_mm.datasets import DatasetError
+
+    info = tmp_path / 'info.py'
+    info.write_text(
+        "dataset_info = dict(dataset_name='two', keypoint_info={0: dict("
+        "name='left_eye', id=0, swap='rigth_eye'), 1: dict(name='right_eye',"
+        " id=1, swap='left_eye')}, skeleton_info={}, joint_weights=[1, 1],"
+        ' sigmas=[])\n'
+    )
+    cfg = Config.fromfile(str(POSE_DEMO))
+    cfg.model.head.out_channels = 2
+    cfg.test_dataloader.dataset.metainfo = dict(from_file=str(info))
+    with pytest.raises(
+        DatasetError,
+        match=r'export: metainfo file .*info.py: keypoint_info\[0\] '
+        r"\('left_eye'\) swaps with 'rigth_eye', which is no keypoint",
+    ):
+        config_metadata(cfg)
