@@ -4,10 +4,10 @@ reduced precision, and writes a JSON report.
 
 ``python convert_in_venv.py REQUEST.json``; the request names ``runtime``,
 ``precision``, ``program`` (.pt2), ``images`` (.npy of calibration images,
-for int8), ``output`` and ``report``, and for LiteRT's int8
-``fp32_modules``: None quantizes every op the quantizer takes, a list
-keeps all but the convs in fp32 and those convs too whose module path has
-one of its names (see :func:`design_fp32`). Imports only torch, numpy and the
+for int8), ``output`` and ``report``, and for int8 ``fp32_modules``: None
+quantizes every op the quantizer takes, a list keeps all but the convs in
+fp32 and those convs too whose module path has one of its names (see
+:func:`design_fp32`). Imports only torch, numpy and the
 converters: litehrnet_mm, mmpose and mmseg are not importable here.
 
 ``python convert_in_venv.py --serve`` serves one request per line of its
@@ -85,27 +85,159 @@ def _slices_for_splits(program):
     )
 
 
+def design_convs(module, pooled):
+    """The conv nodes of ``module`` (a ``torch.export`` graph module) that
+    Lite-HRNet's int8 design quantizes: all but those :func:`design_fp32`
+    keeps in fp32, each named by the path of its module."""
+    image = {n for n in module.graph.nodes if n.op == 'placeholder'}
+    chosen = []
+    for node in module.graph.nodes:
+        if node.target != torch.ops.aten.conv2d.default:
+            continue
+        groups = node.args[6] if len(node.args) > 6 else 1
+        stack = list((node.meta.get('nn_module_stack') or {}).values())
+        name = stack[-1][0] if stack else node.name
+        if not design_fp32(name, groups > 1, node.args[0] in image, pooled):
+            chosen.append(node)
+    return chosen
+
+
+def _design_quantizer(pooled):
+    """A PT2E quantizer of the design's convs alone (:func:`design_convs`):
+    int8 input and output per tensor, int8 weights per channel, as
+    XNNPACKQuantizer quantizes a conv (with its ReLU when that is the conv's
+    only user); every other op stays float. XNNPACKQuantizer itself cannot
+    be narrowed to them: it quantizes every cat and adaptive pool whatever
+    its filter says."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantizer import (
+        QuantizationAnnotation,
+        Quantizer,
+    )
+    from torchao.quantization.pt2e.quantizer.quantizer import (
+        Q_ANNOTATION_KEY,
+    )
+
+    config = get_symmetric_quantization_config(is_per_channel=True)
+    relu = torch.ops.aten.relu.default
+
+    class DesignQuantizer(Quantizer):
+        def transform_for_annotation(self, model):
+            return _scalars_as_tensors(model)
+
+        def annotate(self, model):
+            for conv in design_convs(model, pooled):
+                users = list(conv.users)
+                fused = len(users) == 1 and users[0].target == relu
+                conv.meta[Q_ANNOTATION_KEY] = QuantizationAnnotation(
+                    input_qspec_map={
+                        conv.args[0]: config.input_activation,
+                        conv.args[1]: config.weight,
+                    },
+                    output_qspec=None if fused else config.output_activation,
+                    _annotated=True,
+                )
+                if fused:
+                    users[0].meta[Q_ANNOTATION_KEY] = QuantizationAnnotation(
+                        output_qspec=config.output_activation, _annotated=True
+                    )
+            return model
+
+        def validate(self, model):
+            pass
+
+    return DesignQuantizer()
+
+
+def _scalars_as_tensors(module):
+    """Each number an add or multiply takes (the fusion's ``x * 2``) as a
+    float tensor of the module: a number would reach XNNPACK as an int64
+    constant, cast outside it by the portable kernels."""
+    graph = module.graph
+    for node in list(graph.nodes):
+        if node.target not in (
+            torch.ops.aten.add.Tensor,
+            torch.ops.aten.mul.Tensor,
+        ):
+            continue
+        args = list(node.args)
+        for i, arg in enumerate(args):
+            if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+                name = f'_scalar_{node.name}_{i}'
+                module.register_buffer(name, torch.tensor(float(arg)))
+                with graph.inserting_before(node):
+                    args[i] = graph.get_attr(name)
+                fake = node.meta['val'].fake_mode
+                args[i].meta['val'] = fake.from_tensor(
+                    getattr(module, name), static_shapes=True
+                )
+        node.args = tuple(args)
+    module.recompile()
+    return module
+
+
+def one_dequantize_per_user(module):
+    """Each dequantize that feeds several ops copied, one per op (the same
+    values). ExecuTorch 1.5.1's XNNPACK lowering mislays a shared one: when
+    one of its users falls outside the partition (after a nearest upsample,
+    which XNNPACK lacks) and another inside reads it channels-last, that one
+    reads the output's channels-first copy, and the runtime refuses the
+    program ("Propagating input shapes failed",
+    xnn_status_invalid_parameter)."""
+    graph = module.graph
+    for node in list(graph.nodes):
+        name = getattr(node.target, '__name__', '')
+        if node.op != 'call_function' or not name.startswith(
+            'dequantize_per_tensor'
+        ):
+            continue
+        for user in list(node.users)[1:]:
+            with graph.inserting_before(user):
+                copy = graph.node_copy(node)
+            user.replace_input_with(node, copy)
+    module.recompile()
+    return module
+
+
 def executorch(request, program, example, images):
     """XNNPACK-delegated ``.pte``; int8 is PT2E static quantization
-    (per-channel weights, per-tensor activations) calibrated on ``images``.
-    Reports the partitions and every op left to the portable kernels."""
+    (per-channel weights, per-tensor activations) calibrated on ``images``,
+    of the whole graph (XNNPACKQuantizer) or, with ``fp32_modules``, of the
+    design's convs alone (:func:`_design_quantizer`). Reports the
+    partitions, every op left to the portable kernels and, for int8, the
+    number of int8 convs."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import (
         XnnpackPartitioner,
     )
     from executorch.exir import to_edge_transform_and_lower
 
     program = _slices_for_splits(program)
+    report = {}
     if request['precision'] == 'int8':
-        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-            XNNPACKQuantizer,
-            get_symmetric_quantization_config,
-        )
+        pooled = request.get('fp32_modules')
+        if pooled is None:
+            from executorch.backends.xnnpack.quantizer import (
+                xnnpack_quantizer as xnnpack,
+            )
 
-        quantizer = XNNPACKQuantizer()
-        quantizer.set_global(
-            get_symmetric_quantization_config(is_per_channel=True)
-        )
+            quantizer = xnnpack.XNNPACKQuantizer()
+            quantizer.set_global(
+                xnnpack.get_symmetric_quantization_config(is_per_channel=True)
+            )
+        else:
+            quantizer = _design_quantizer(pooled)
         module = _calibrated(program.module(), example, images, quantizer)
+        if pooled is not None:
+            module = one_dequantize_per_user(module)
+        report['int8_convs'] = sum(
+            n.target == torch.ops.aten.conv2d.default
+            and getattr(n.args[1].target, '__name__', '').startswith(
+                'dequantize_per_channel'
+            )
+            for n in module.graph.nodes
+        )
         program = torch.export.export(module, (example,))
     edge = to_edge_transform_and_lower(
         program, partitioner=[XnnpackPartitioner()]
@@ -122,10 +254,11 @@ def executorch(request, program, example, images):
             left[name] += 1
     with open(request['output'], 'wb') as f:
         f.write(edge.to_executorch().buffer)
-    return {
-        'xnnpack_partitions': partitions,
-        'not_delegated': dict(sorted(left.items())),
-    }
+    return dict(
+        report,
+        xnnpack_partitions=partitions,
+        not_delegated=dict(sorted(left.items())),
+    )
 
 
 def litert(request, program, example, images):

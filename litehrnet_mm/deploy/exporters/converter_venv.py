@@ -178,10 +178,10 @@ def convert_in_venv(job, runtime: str) -> Dict[str, object]:
     """Save the model of ``job`` (an
     :class:`~litehrnet_mm.deploy.exporters.ExportJob`) as a program, and its
     calibration images for int8, and convert it to ``runtime`` in the
-    converters venv; returns the converter's report. LiteRT's int8 follows
+    converters venv; returns the converter's report. int8 follows
     Lite-HRNet's int8 design (``job.int8_design``: only the convs that are
     not depthwise, first or on pooled maps read int8) or quantizes every op
-    the quantizer takes, as ExecuTorch's int8 does."""
+    the quantizer takes (the benchmark's peers)."""
     height, width = job.shape
     example = torch.rand(job.batch, 3, height, width)
     request = {
@@ -198,9 +198,5 @@ def convert_in_venv(job, runtime: str) -> Dict[str, object]:
                 'a list of (1, 3, H, W) float32 arrays)'
             )
         request['images'] = save_images(job.calib, job.work_dir)
-        # ExecuTorch keeps PT2E's whole-graph int8: with only the design's
-        # convs in int8 (as LiteRT), XNNPACK's runtime refused the .pte
-        # ("Propagating input shapes failed", xnn_status_invalid_parameter).
-        design = job.int8_design and runtime == 'litert'
-        request['fp32_modules'] = design_modules() if design else None
+        request['fp32_modules'] = design_modules() if job.int8_design else None
     return dict(run_converter(request, job.work_dir), precision=job.precision)

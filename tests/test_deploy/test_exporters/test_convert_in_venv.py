@@ -9,7 +9,9 @@ import json
 
 import numpy as np
 import torch
+import torch.fx
 import torch.nn as nn
+import torch.nn.functional as F
 
 from litehrnet_mm.deploy.exporters import convert_in_venv as script
 
@@ -47,6 +49,84 @@ def test_the_designs_pooled_modules_are_matched_as_whole_names():
         assert not script.design_fp32(name, False, False, pooled)
     assert script.design_fp32('any', True, False, pooled)
     assert script.design_fp32('any', False, True, pooled)
+
+
+class Weighted(nn.Module):
+    """The conv kinds of Lite-HRNet's int8 design: the conv on the image,
+    a depthwise conv, a dense conv, a weighting's conv on a pooled map."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pw = nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU())
+        self.crw = nn.Sequential(nn.Conv2d(8, 8, 1))
+
+    def forward(self, x):
+        y = self.pw(self.dw(self.stem(x)))
+        return y * torch.sigmoid(self.crw(F.adaptive_avg_pool2d(y, 1)))
+
+
+def test_the_design_quantizes_the_dense_convs_off_pooled_maps():
+    """ExecuTorch's int8 (as ncnn's, LiteRT's, ONNX Runtime's) quantizes
+    only the convs that are not depthwise, on the image or on pooled maps;
+    each is found by its module's path."""
+    x = torch.rand(1, 3, 8, 6)
+    module = torch.export.export(Weighted().eval(), (x,)).module()
+    convs = script.design_convs(module, ['crw'])
+    assert [n.meta['nn_module_stack'] for n in convs] == [
+        n.meta['nn_module_stack']
+        for n in module.graph.nodes
+        if n.target == torch.ops.aten.conv2d.default
+        and list(n.meta['nn_module_stack'].values())[-1][0] == 'pw.0'
+    ]
+    assert len(convs) == 1
+    assert len(script.design_convs(module, [])) == 2  # and the weighting's
+
+
+torch.fx.wrap('dequantize_per_tensor')
+
+
+def dequantize_per_tensor(x):
+    return x * 0.5
+
+
+class SharedDequantize(nn.Module):
+    def forward(self, x):
+        y = dequantize_per_tensor(x)
+        return y[:, :2] + 1, y[:, 2:] * 2, y
+
+
+def test_each_dequantize_gets_one_user():
+    """A dequantize shared by several ops is copied, one per op: XNNPACK's
+    lowering (ExecuTorch 1.5.1) mislays a shared one whose users fall in
+    and out of a partition, and the runtime refuses the .pte."""
+    module = torch.fx.symbolic_trace(SharedDequantize())
+    x = torch.rand(1, 4, 3, 3)
+    expected = module(x)
+    script.one_dequantize_per_user(module)
+    dequantizes = [
+        n for n in module.graph.nodes if n.target is dequantize_per_tensor
+    ]
+    assert len(dequantizes) == 3
+    assert all(len(n.users) == 1 for n in dequantizes)
+    for got, want in zip(module(x), expected):
+        assert torch.equal(got, want)
+
+
+class Scaled(nn.Module):
+    def forward(self, x):
+        return x * 2 + 1
+
+
+def test_numbers_of_adds_and_multiplies_become_float_tensors():
+    x = torch.rand(1, 2, 3, 3)
+    module = torch.export.export(Scaled(), (x,)).module()
+    script._scalars_as_tensors(module)
+    for node in module.graph.nodes:
+        if node.op == 'call_function':
+            assert all(isinstance(a, torch.fx.Node) for a in node.args)
+    assert torch.equal(module(x), x * 2 + 1)
 
 
 def test_the_request_is_read_and_the_report_written(tmp_path, monkeypatch):

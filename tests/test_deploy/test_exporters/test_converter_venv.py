@@ -204,11 +204,10 @@ def test_a_job_becomes_a_request_with_its_precision(tmp_path, monkeypatch):
     assert request['output'] == str(tmp_path / 'model.pte')
     assert os.path.isfile(request['program'])
     assert np.load(request['images']).shape == (2, 3, 8, 6)
-    # ExecuTorch quantizes the whole graph.
-    assert request['fp32_modules'] is None
-    # LiteRT's int8 follows Lite-HRNet's design: the weightings' convs on
-    # pooled maps stay fp32 (with the depthwise and first convs, found in
-    # its graph).
+    # int8 follows Lite-HRNet's design in both runtimes: the weightings'
+    # convs on pooled maps stay fp32 (with the depthwise and first convs,
+    # found in the graph).
+    assert request['fp32_modules'] == ['crw', 'spatial_weighting']
     convert_in_venv(job(tmp_path, 'int8', calib), 'litert')
     with open(tmp_path / 'convert_request.json') as f:
         request = json.load(f)
@@ -222,9 +221,10 @@ def test_int8_without_the_design_quantizes_what_the_quantizer_takes(
     calib = [np.random.rand(1, 3, 8, 6).astype(np.float32)] * 2
     made = job(tmp_path, 'int8', calib)
     made.int8_design = False
-    convert_in_venv(made, 'litert')
-    with open(tmp_path / 'convert_request.json') as f:
-        assert json.load(f)['fp32_modules'] is None
+    for runtime in ('litert', 'executorch'):
+        convert_in_venv(made, runtime)
+        with open(tmp_path / 'convert_request.json') as f:
+            assert json.load(f)['fp32_modules'] is None
 
 
 def test_int8_without_calibration_images_is_refused(tmp_path, monkeypatch):
