@@ -3,9 +3,9 @@
 The design below is for the graph the ONNX-based runtimes get (ONNX
 Runtime's int8 uses it); ncnn's and LiteRT's int8 keep the same convs in
 fp32 in their own graphs, where only the other convs read int8 and every
-other op stays fp32 (ncnn: ``exporters.ncnn_int8.fp32_layers``; LiteRT:
-``exporters.convert_in_venv.design_fp32``). ExecuTorch's int8 quantizes
-the whole graph (XNNPACK's runtime refused the convs-only form).
+other op stays fp32 (ncnn: ``exporters.ncnn_int8.fp32_layers``; LiteRT and
+ExecuTorch: ``exporters.convert_in_venv.design_fp32``, and for ExecuTorch
+``design_convs``).
 OpenVINO's int8 quantizes its own form of the network, which has no
 split, concatenation or shuffle inside a stage
 (:mod:`litehrnet_mm.deploy.deferred`), over the whole graph: there a conv

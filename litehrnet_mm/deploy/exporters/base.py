@@ -41,7 +41,8 @@ class ExportJob:
         dynamic_batch: Leave the batch axis free (ONNX-based runtimes).
         int8_design: int8 with Lite-HRNet's design
             (:mod:`litehrnet_mm.deploy.quantize`: which convs stay fp32
-            for ONNX Runtime, NNCF's options for OpenVINO); False runs
+            for ONNX Runtime, ncnn, LiteRT and ExecuTorch, NNCF's options
+            for OpenVINO); False runs
             the quantizer over the whole graph with its defaults, as a
             user would apply it to another model (the benchmark's
             peers).
