@@ -7,22 +7,27 @@ for, the options that runtime must be given to run it as intended
 (``runtime_options``), its input shape and how close it came to PyTorch.
 A sidecar serves every runtime alike (ncnn's and OpenVINO's files have no
 place for it); ONNX files also hold it inside, so a lone ``.onnx`` file
-keeps it.
+keeps it. An OpenVINO IR also names the inference precision it was made
+for inside (:data:`IR_HINT`), so a ``.xml`` copied without its sidecar
+still runs as intended in :func:`~litehrnet_mm.deploy.load_runtime`.
 """
 
 import json
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
 from litehrnet_mm.errors import DeployError
 
 __all__ = [
+    'IR_HINT',
+    'ir_precision',
     'metadata_file',
     'plain',
     'read_metadata',
     'read_onnx_metadata',
+    'save_ir',
     'write_metadata',
 ]
 
@@ -95,3 +100,29 @@ def read_onnx_metadata(file: str) -> Dict[str, object]:
         if entry.key == 'litehrnet_mm':
             return json.loads(entry.value)
     return {}
+
+
+#: Where an IR names the inference precision it was made for: the
+#: ``runtime_options`` of its ``rt_info``, where OpenVINO keeps the options
+#: a model is to run with.
+IR_HINT = ('runtime_options', 'INFERENCE_PRECISION_HINT')
+
+
+def ir_precision(model) -> Optional[str]:
+    """The inference precision ``model`` (an ``openvino.Model``) names in
+    its ``rt_info`` (:data:`IR_HINT`), or None."""
+    if not model.has_rt_info(list(IR_HINT)):
+        return None
+    return model.get_rt_info(list(IR_HINT)).astype(str)
+
+
+def save_ir(model, output: str, inference_precision: str) -> None:
+    """Write ``model`` (an ``openvino.Model``) as the IR ``output`` with
+    f32 weights, naming ``inference_precision`` in its ``rt_info``
+    (:data:`IR_HINT`), which the OpenVINO runtime follows when no metadata
+    file names one (without it a bf16 artifact copied without its ``.json``
+    ran in f32)."""
+    import openvino as ov
+
+    model.set_rt_info(inference_precision, list(IR_HINT))
+    ov.save_model(model, output, compress_to_fp16=False)

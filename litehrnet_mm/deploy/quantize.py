@@ -251,10 +251,10 @@ def quantize_openvino(
             ),
             **options,
         )
-    from .exporters.openvino import HINTS, save_ir
+    from .artifact import save_ir
 
     # What it leaves unquantized computes in f32, as it was calibrated.
-    save_ir(quantized, output, HINTS['int8'])
+    save_ir(quantized, output, 'f32')
     return output
 
 

@@ -16,7 +16,7 @@ import torch
 from litehrnet_mm import LiteHRNet
 from litehrnet_mm.analysis.models import PoseModel
 from litehrnet_mm.analysis.weights import random_weights_
-from litehrnet_mm.deploy.artifact import read_metadata
+from litehrnet_mm.deploy.artifact import ir_precision, read_metadata
 from litehrnet_mm.deploy.export import export
 from litehrnet_mm.deploy.onnx import switch_backbones, write_onnx
 from litehrnet_mm.deploy.quantize import (
@@ -24,7 +24,6 @@ from litehrnet_mm.deploy.quantize import (
     fp32_convs,
 )
 from litehrnet_mm.deploy.runtimes import load_runtime
-from litehrnet_mm.deploy.runtimes.openvino import ir_precision
 
 pytest.importorskip('openvino')
 SHAPE = (64, 48)

@@ -5,9 +5,10 @@ The IR's weights stay f32 in the file; what the CPU computes in is the
 runtime's ``INFERENCE_PRECISION_HINT``, which the artifact's metadata names
 (``inference_precision``, which :func:`~litehrnet_mm.deploy.load_runtime`
 passes on) and the IR too (its ``rt_info``'s ``runtime_options``:
-:func:`save_ir`), for a reader of the ``.xml`` without its metadata file
-(OpenVINO's CPU plugin itself does not apply it: its default on CPUs with
-bf16 is bf16, so other applications pass the hint in their config):
+:func:`~litehrnet_mm.deploy.artifact.save_ir`), for a reader of the
+``.xml`` without its metadata file (OpenVINO's CPU plugin itself does not
+apply it: its default on CPUs with bf16 is bf16, so other applications
+pass the hint in their config):
 
 * fp32: ``f32`` (OpenVINO's default on CPUs with bf16 would be bf16);
 * bf16: ``bf16``, on CPUs that have it (AVX512_BF16 or AMX); elsewhere
@@ -45,24 +46,11 @@ picks.
 
 import os
 
+from ..artifact import save_ir
 from .base import ExportJob, register_exporter
 
 #: Our precision -> OpenVINO's inference precision hint.
 HINTS = {'fp32': 'f32', 'bf16': 'bf16', 'int8': 'f32'}
-
-
-def save_ir(model, output: str, inference_precision: str) -> None:
-    """Write ``model`` (an ``openvino.Model``) as the IR ``output`` with
-    f32 weights, naming ``inference_precision`` in its ``rt_info``
-    (:data:`~litehrnet_mm.deploy.runtimes.openvino.IR_HINT`), which the
-    OpenVINO runtime follows when no metadata file names one (without it a
-    bf16 artifact copied without its ``.json`` ran in f32)."""
-    import openvino as ov
-
-    from ..runtimes.openvino import IR_HINT
-
-    model.set_rt_info(inference_precision, list(IR_HINT))
-    ov.save_model(model, output, compress_to_fp16=False)
 
 
 def int8_options(job: ExportJob) -> dict:

@@ -4,12 +4,13 @@ Its inference precision is explicit: on CPUs with bf16 support OpenVINO's
 default is bf16, which changes the outputs and any speed comparison, so an
 artifact says which one it was made for, twice: in its metadata
 (``inference_precision`` in its ``runtime_options``), which this runtime is
-given, and in the IR itself (:data:`IR_HINT`), which this runtime follows
-when it is given none (an ``.xml`` whose metadata file was not copied with
-it); a file that names none (a plain ``.onnx``) runs in f32. OpenVINO's
-CPU plugin (2026.4) does not apply that hint by itself: it reads only
-some of an IR's ``runtime_options`` (KV-cache precision, dynamic
-quantization), so other applications pass it in their config.
+given, and in the IR itself
+(:data:`~litehrnet_mm.deploy.artifact.IR_HINT`), which this runtime
+follows when it is given none (an ``.xml`` whose metadata file was not
+copied with it); a file that names none (a plain ``.onnx``) runs in
+f32. OpenVINO's CPU plugin (2026.4) does not apply that hint by itself:
+it reads only some of an IR's ``runtime_options`` (KV-cache precision,
+dynamic quantization), so other applications pass it in their config.
 """
 
 import warnings
@@ -17,20 +18,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from ..artifact import ir_precision
 from .base import Runtime, register_runtime
-
-#: Where an IR names the inference precision it was made for: the
-#: ``runtime_options`` of its ``rt_info``, where OpenVINO keeps the options
-#: a model is to run with.
-IR_HINT = ('runtime_options', 'INFERENCE_PRECISION_HINT')
-
-
-def ir_precision(model) -> Optional[str]:
-    """The inference precision ``model`` (an ``openvino.Model``) names in
-    its ``rt_info`` (:data:`IR_HINT`), or None."""
-    if not model.has_rt_info(list(IR_HINT)):
-        return None
-    return model.get_rt_info(list(IR_HINT)).astype(str)
 
 
 def latency_config(
@@ -56,8 +45,8 @@ class OpenVINORuntime(Runtime):
     Args:
         inference_precision (str, optional): OpenVINO's
             ``INFERENCE_PRECISION_HINT`` (``'f32'`` or ``'bf16'``).
-            Defaults to the one the IR names (:data:`IR_HINT`), else
-            ``'f32'``.
+            Defaults to the one the IR names
+            (:data:`~litehrnet_mm.deploy.artifact.IR_HINT`), else ``'f32'``.
     """
 
     suffixes = ('.xml', '.onnx')

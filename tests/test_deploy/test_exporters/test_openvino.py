@@ -8,12 +8,15 @@ import warnings
 import numpy as np
 import torch
 
-from litehrnet_mm.deploy.artifact import metadata_file, read_metadata
+from litehrnet_mm.deploy.artifact import (
+    ir_precision,
+    metadata_file,
+    read_metadata,
+)
 from litehrnet_mm.deploy.export import export
 from litehrnet_mm.deploy.exporters import PRECISIONS
 from litehrnet_mm.deploy.exporters.openvino import HINTS, export_openvino
 from litehrnet_mm.deploy.runtimes import OpenVINORuntime, load_runtime
-from litehrnet_mm.deploy.runtimes.openvino import ir_precision
 from tests.test_deploy.test_exporters.jobs import (
     has_batch_norm,
     images,

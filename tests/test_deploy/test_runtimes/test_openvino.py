@@ -98,12 +98,9 @@ def test_an_ir_without_metadata_runs_in_the_precision_it_names(tmp_path):
     import openvino as ov
     import openvino.opset8 as ops
 
-    from litehrnet_mm.deploy.exporters.openvino import save_ir
+    from litehrnet_mm.deploy.artifact import ir_precision, save_ir
     from litehrnet_mm.deploy.runtimes import load_runtime
-    from litehrnet_mm.deploy.runtimes.openvino import (
-        OpenVINORuntime,
-        ir_precision,
-    )
+    from litehrnet_mm.deploy.runtimes.openvino import OpenVINORuntime
 
     x = ops.parameter([1, 3, 4, 4], np.float32, name='x')
     model = ov.Model([ops.relu(x)], [x], 'relu')
