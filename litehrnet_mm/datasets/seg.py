@@ -108,14 +108,19 @@ class _CheckedFolders:
             )
         # Another size than its image: a test failed inside the metric
         # (IndexError on the mask), training stretched or cut the labels.
+        # A label map is its image's size after the pipeline (training:
+        # loaded before the resizes and crops) or as read (mmseg's test
+        # pipelines load it after the resize: the metric reads it at the
+        # image's own size).
         size = tuple(getattr(image, 'shape', ())[-2:])
-        if len(size) == 2 and size != tuple(gt.shape[-2:]):
+        read = tuple(sample.ori_shape) if 'ori_shape' in sample else size
+        if len(size) == 2 and tuple(gt.shape[-2:]) not in (size, read):
             raise DatasetError(
                 f'{type(self).__name__}: label map {path} is '
                 f'{gt.shape[-2]}x{gt.shape[-1]} after the pipeline, its '
                 f'image {sample.img_path if "img_path" in sample else ""} '
-                f'{size[0]}x{size[1]}; expected a label map of its '
-                "image's size"
+                f'{read[0]}x{read[1]} as read ({size[0]}x{size[1]} after '
+                "the pipeline); expected a label map of its image's size"
             )
         classes = self.metainfo.get('classes')
         if not classes:

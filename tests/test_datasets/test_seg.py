@@ -196,6 +196,13 @@ def test_labels_are_checked_after_the_class_subsets_label_map(tmp_path):
     assert len(dataset) == 1 and dataset.label_map[13] == 1
 
 
+TRAIN_PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+
+
 def own_classes(root, maps, **kwargs):
     """A user's 3-class dataset (background, road, car) of one image per
     label map, read through mmseg's own loading and packing."""
@@ -216,12 +223,7 @@ def own_classes(root, maps, **kwargs):
             img_suffix='.png',
             seg_map_suffix='.png',
             metainfo=dict(classes=('background', 'road', 'car')),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='PackSegInputs'),
-            ],
-            **kwargs,
+            **{'pipeline': TRAIN_PIPELINE, **kwargs},
         )
     )
 
@@ -280,7 +282,29 @@ def test_a_label_map_of_another_size_than_its_image_is_named(tmp_path):
     dataset[0]
     with pytest.raises(
         DatasetError,
-        match=r'1.png is 4x4 after the pipeline, its image .*1.png 8x8; '
-        r"expected a label map of its image's size",
+        match=r'1.png is 4x4 after the pipeline, its image .*1.png 8x8 as '
+        r'read \(8x8 after the pipeline\); expected a label map of its '
+        r"image's size",
     ):
+        dataset[1]
+
+
+def test_a_test_pipeline_that_resizes_the_image_alone_is_no_mismatch(
+    tmp_path,
+):
+    """mmseg's test pipelines (Cityscapes', ADE20K's) resize the image and
+    then load the label map at the image's size as read, which the metric
+    reads; the check named every such sample a mismatch."""
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(32, 16), keep_ratio=True),
+        dict(type='LoadAnnotations'),
+        dict(type='PackSegInputs'),
+    ]
+    small = LABELS[::2, ::2].copy()
+    dataset = own_classes(tmp_path, [LABELS, small], pipeline=pipeline)
+    assert tuple(dataset[0]['inputs'].shape[-2:]) == (16, 16)
+    assert tuple(dataset[0]['data_samples'].gt_sem_seg.shape) == (8, 8)
+    # A label map of another size than its image is still named.
+    with pytest.raises(DatasetError, match='1.png is 4x4 after the pipeline'):
         dataset[1]
