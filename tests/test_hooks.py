@@ -174,3 +174,129 @@ def test_a_coco_metric_file_without_area_is_named(tmp_path):
     path.write_text(json.dumps(data))
     check_coco_metric_file(CocoMetric(ann_file=str(path)))
     check_coco_metric_file(CocoMetric(ann_file=None))
+
+
+def test_many_labels_are_shown_as_the_first_six():
+    names = [f'k{i}' for i in range(17)]
+    with pytest.raises(
+        ConfigError,
+        match=r'has 17 keypoints \(k0, k1, k2, k3, k4, k5, \.\.\.\)',
+    ):
+        check_head_fits('pose', 5, names, 'the dataset')
+    with pytest.raises(ConfigError, match=r'has 6 keypoints \(k0, .*, k5\);'):
+        check_head_fits('pose', 5, names[:6], 'the dataset')
+
+
+def test_the_number_of_keypoints_is_checked_without_their_names():
+    """mmpose's metainfo always has num_keypoints; the names are only
+    shown."""
+    model = topdown_pose_model()  # 17 heatmaps
+    nameless = dict(FIVE, keypoint_id2name={})
+    with pytest.raises(ConfigError, match=r'5 keypoints \(0, 1, 2, 3, 4\)'):
+        check_model_fits_dataset(
+            model, SimpleNamespace(metainfo=nameless), 'x'
+        )
+    # No metainfo to compare: nothing to say.
+    check_model_fits_dataset(model, SimpleNamespace(metainfo={}), 'x')
+    check_model_fits_dataset(model, SimpleNamespace(), 'x')
+    # A head of another kind (no heatmaps) is not looked at.
+    other = SimpleNamespace(head=SimpleNamespace())
+    check_model_fits_dataset(other, SimpleNamespace(metainfo=FIVE), 'x')
+
+
+def test_every_seg_head_of_a_wrapped_model_is_named_by_its_setting():
+    """A model in DistributedDataParallel (``.module``), with a list of
+    auxiliary heads: the message names the one to change."""
+    three = SimpleNamespace(
+        metainfo=dict(classes=('background', 'road', 'car'))
+    )
+
+    def wrapped(decode, *auxiliary):
+        heads = [SimpleNamespace(num_classes=n) for n in auxiliary]
+        return SimpleNamespace(
+            module=SimpleNamespace(
+                decode_head=SimpleNamespace(num_classes=decode),
+                auxiliary_head=heads[0] if len(heads) == 1 else heads,
+            )
+        )
+
+    check_model_fits_dataset(wrapped(3, 3, 3), three, 'train')
+    with pytest.raises(
+        ConfigError,
+        match=r'^model.auxiliary_head\[1\].num_classes=19, but the train da'
+        r'taset \(SimpleNamespace\) has 3 classes .*; expected model.auxi'
+        r'liary_head\[1\].num_classes=3 ',
+    ):
+        check_model_fits_dataset(wrapped(3, 3, 19), three, 'train')
+    with pytest.raises(
+        ConfigError, match=r'^model.auxiliary_head.num_classes=19, but'
+    ):
+        check_model_fits_dataset(wrapped(3, 19), three, 'train')
+    with pytest.raises(ConfigError, match=r'^model.decode_head.num_classes=1'):
+        check_model_fits_dataset(wrapped(19, 3), three, 'train')
+
+
+def test_the_hook_checks_the_test_loop_and_each_loop_s_coco_metric():
+    """mim test builds the test loop alone; a CocoMetric of an annotation
+    file without area failed only after the whole test."""
+    from mmengine.runner import BaseLoop
+    from torch.utils.data import DataLoader
+
+    from litehrnet_mm.datasets import DatasetError
+
+    class Loop(BaseLoop):
+        def run(self):
+            pass
+
+    class Dataset(list):
+        metainfo = dict(classes=('background', 'road', 'car'))
+
+    class CocoMetric:
+        ann_file = 'val.json'
+        coco = SimpleNamespace(dataset=dict(annotations=[dict(id=3)]))
+
+    runner = SimpleNamespace(
+        model=SimpleNamespace(decode_head=SimpleNamespace(num_classes=19))
+    )
+    runner._test_loop = Loop(runner, DataLoader(Dataset([0])))
+    hook = CheckDataFitsModel()
+    with pytest.raises(ConfigError, match=r'the test dataset \(Dataset\) h'):
+        hook.before_run(runner)
+    runner.model.decode_head.num_classes = 3
+    hook.before_run(runner)
+    runner._test_loop.evaluator = SimpleNamespace(metrics=[CocoMetric()])
+    with pytest.raises(DatasetError, match=r'val.json: 1 of 1 annotations'):
+        hook.before_run(runner)
+
+
+def test_a_coco_metric_s_count_and_example_of_annotations_without_area():
+    from litehrnet_mm.datasets import DatasetError
+    from litehrnet_mm.hooks import check_coco_metric_file
+
+    class CocoMetric:
+        ann_file = 'val.json'
+        coco = SimpleNamespace(
+            dataset=dict(
+                annotations=[dict(id=6, area=1.0), dict(id=7), dict(id=8)]
+            )
+        )
+
+    with pytest.raises(
+        DatasetError,
+        match=r'val.json: 2 of 3 annotations have no area \(e'
+        r'.g. id 7\)',
+    ):
+        check_coco_metric_file(CocoMetric())
+
+
+def test_a_wrapped_model_s_checkpoint_of_another_head_size_is_refused():
+    """mim test with --launcher: the runner's model is wrapped
+    (``.module``), as the checkpoint's keys may be."""
+    from litehrnet_mm import CheckpointError
+
+    checkpoint = {'state_dict': topdown_pose_model().state_dict()}
+    five = topdown_pose_model()
+    five.head.final_layer = type(five.head.final_layer)(40, 5, 1)
+    runner = SimpleNamespace(model=SimpleNamespace(module=five))
+    with pytest.raises(CheckpointError, match=r'^checkpoint loaded does n'):
+        CheckDataFitsModel().after_load_checkpoint(runner, checkpoint)
