@@ -137,3 +137,97 @@ def test_mmpose_s_own_dataset_infos_pass_but_one_with_a_wrong_flip():
             refused.append(osp.basename(path))
     assert len(glob.glob(osp.join(folder, '*.py'))) > 40
     assert refused == ['deepfashion2.py']
+
+
+def three(**changes):
+    """A metainfo dict of three keypoints, as a config writes it inline."""
+    info = dict(
+        dataset_name='three',
+        keypoint_info={
+            0: dict(name='nose', id=0, swap=''),
+            1: dict(name='l_sh', id=1, swap='r_sh'),
+            2: dict(name='r_sh', id=2, swap='l_sh'),
+        },
+        skeleton_info={0: dict(link=('nose', 'l_sh'), id=0)},
+        joint_weights=[1.0] * 3,
+        sigmas=[0.1] * 3,
+    )
+    info.update(changes)
+    return info
+
+
+def keypoints(*kpts):
+    return dict(enumerate(kpts))
+
+
+@pytest.mark.parametrize(
+    'changes, message',
+    [
+        (
+            dict(keypoint_info={}),
+            'keypoint_info is not a dict of keypoints by id',
+        ),
+        # mmpose orders the flip by the dict's order, not by the ids
+        (
+            dict(
+                keypoint_info={
+                    k: three()['keypoint_info'][k] for k in (1, 0, 2)
+                }
+            ),
+            r'keypoint_info ids \[1, 0, 2\]; expected the ids 0..2 in order',
+        ),
+        (
+            dict(keypoint_info=keypoints(dict(id=0), dict(name='a', id=1))),
+            r'keypoint_info\[0\] = \{.id.: 0\} has no name',
+        ),
+        (
+            dict(
+                keypoint_info=keypoints(
+                    dict(name='nose'), dict(name='l_sh'), dict(name='l_sh')
+                )
+            ),
+            r"keypoint_info\[2\] and \[1\] are both named 'l_sh'; expected o"
+            'ne name per keypoint',
+        ),
+        (
+            dict(skeleton_info=[dict(link=('nose', 'l_sh'))]),
+            'skeleton_info is not a dict of links by id',
+        ),
+        (
+            dict(skeleton_info={0: dict(link=('nose', 'l_sh', 'r_sh'))}),
+            r'skeleton_info\[0\] = .* does not link two of its keypoints',
+        ),
+        (
+            dict(skeleton_info={0: dict(link={'nose', 'l_sh'})}),
+            r'skeleton_info\[0\] = .* does not link two of its keypoints',
+        ),
+        # np.array(None) in mmpose, a failure inside OKS later
+        (dict(sigmas=None), 'sigmas has None entries for 3 keypoints'),
+    ],
+)
+def test_a_metainfo_dict_s_mistake_is_named(changes, message):
+    with pytest.raises(
+        DatasetError, match=f'^CocoDataset: metainfo: {message}'
+    ):
+        check_pose_metainfo(three(**changes), 'CocoDataset')
+
+
+def test_a_keypoint_without_swap_is_its_own_mirror():
+    """As in mmpose's parsing: no swap is swap=''."""
+    info = three()
+    del info['keypoint_info'][0]['swap']
+    check_pose_metainfo(info, 'CocoDataset')
+
+
+def test_a_metainfo_file_that_cannot_be_read_is_named(tmp_path):
+    broken = tmp_path / 'broken.py'
+    broken.write_text('dataset_info = dict(\n')
+    with pytest.raises(
+        DatasetError,
+        match=r'^X: metainfo file .*broken.py cannot be read \(SyntaxError',
+    ):
+        check_pose_metainfo(dict(from_file=str(broken)), 'X')
+    number = tmp_path / 'number.py'
+    number.write_text('dataset_info = 3\n')
+    with pytest.raises(DatasetError, match='number.py defines no dataset_i'):
+        check_pose_metainfo(dict(from_file=str(number)), 'X')
