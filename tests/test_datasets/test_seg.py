@@ -1,6 +1,7 @@
 """The checked seg datasets (datasets/seg.py): a wrong data folder, or one
 without images or label maps, gets one error naming it."""
 
+import logging
 import shutil
 
 import cv2
@@ -196,14 +197,9 @@ def test_labels_are_checked_after_the_class_subsets_label_map(tmp_path):
     assert len(dataset) == 1 and dataset.label_map[13] == 1
 
 
-TRAIN_PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
-
-
-def own_classes(root, maps, **kwargs):
+def own_classes(
+    root, maps, classes=('background', 'road', 'car'), pipeline=None, **kwargs
+):
     """A user's 3-class dataset (background, road, car) of one image per
     label map, read through mmseg's own loading and packing."""
     pytest.importorskip('mmseg')
@@ -222,8 +218,14 @@ def own_classes(root, maps, **kwargs):
             data_prefix=dict(img_path='img', seg_map_path='ann'),
             img_suffix='.png',
             seg_map_suffix='.png',
-            metainfo=dict(classes=('background', 'road', 'car')),
-            **{'pipeline': TRAIN_PIPELINE, **kwargs},
+            metainfo=dict(classes=classes) if classes else None,
+            pipeline=pipeline
+            or [
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs'),
+            ],
+            **kwargs,
         )
     )
 
@@ -258,18 +260,24 @@ def test_a_0_255_mask_gets_a_warning(tmp_path, monkeypatch):
     learned, and mmseg says nothing."""
     from litehrnet_mm.datasets import seg
 
-    logged = []
-    monkeypatch.setattr(
-        seg, 'print_log', lambda msg, **kwargs: logged.append(msg)
-    )
+    logged, levels = [], []
+
+    def log(msg, level=None, **kwargs):
+        logged.append(msg)
+        levels.append(level)
+
+    monkeypatch.setattr(seg, 'print_log', log)
     own_classes(tmp_path / 'indices', [LABELS])
+    # Only background (an image without the classes) is no 0/255 mask.
+    own_classes(tmp_path / 'background', [np.zeros((8, 8), np.uint8)])
     assert not logged
     own_classes(tmp_path / 'mask', [np.where(LABELS, 255, 0)])
     assert len(logged) == 1
     assert (
         '0.png holds only 0 and 255 (ignored: no pixel is learned as '
-        in (logged[0])
+        'road, car...); if it is a 0/255 mask' in (logged[0])
     )
+    assert levels == [logging.WARNING]
     assert (
         'expected class indices 0..2 (e.g. 1 where it has 255)' in (logged[0])
     )
@@ -307,4 +315,61 @@ def test_a_test_pipeline_that_resizes_the_image_alone_is_no_mismatch(
     assert tuple(dataset[0]['data_samples'].gt_sem_seg.shape) == (8, 8)
     # A label map of another size than its image is still named.
     with pytest.raises(DatasetError, match='1.png is 4x4 after the pipeline'):
+        dataset[1]
+
+
+def test_a_label_of_the_class_count_is_beyond_and_many_are_cut(tmp_path):
+    """3 is one beyond classes 0..2; seven labels beyond are shown as the
+    first five."""
+    three = LABELS.copy()
+    three[0, 0] = 3
+    many = LABELS.copy()
+    many[0, :7] = np.arange(3, 10)
+    dataset = own_classes(tmp_path, [LABELS, three, many])
+    with pytest.raises(DatasetError, match=r'1.png holds labels 3 beyond its'):
+        dataset[1]
+    with pytest.raises(
+        DatasetError, match=r'2.png holds labels 3, 4, 5, 6, 7, \.\.\. beyon'
+    ):
+        dataset[2]
+
+
+def test_a_dataset_without_classes_has_no_labels_to_check(tmp_path):
+    beyond = LABELS.copy()
+    beyond[0, 0] = 7
+    dataset = own_classes(tmp_path, [LABELS, beyond], classes=None)
+    assert dataset[1]['data_samples'].gt_sem_seg.data.max() == 7
+
+
+def test_a_label_map_of_another_height_and_width_names_both(tmp_path):
+    dataset = own_classes(tmp_path, [LABELS, LABELS[:4].copy()])
+    cv2.imwrite(str(tmp_path / 'img' / '1.png'), np.zeros((8, 6, 3)))
+    with pytest.raises(
+        DatasetError,
+        match=r'1.png is 4x8 after the pipeline, its image .*1.png 8x6; ',
+    ):
+        dataset[1]
+
+
+def test_each_test_time_augmented_sample_is_checked(tmp_path):
+    """TestTimeAug packs lists of images and samples."""
+    beyond = LABELS.copy()
+    beyond[0, 0] = 7
+    tta = [
+        dict(type='LoadImageFromFile'),
+        dict(
+            type='TestTimeAug',
+            transforms=[
+                [
+                    dict(type='RandomFlip', prob=0.0),
+                    dict(type='RandomFlip', prob=1.0),
+                ],
+                [dict(type='LoadAnnotations')],
+                [dict(type='PackSegInputs')],
+            ],
+        ),
+    ]
+    dataset = own_classes(tmp_path, [LABELS, beyond], pipeline=tta)
+    assert len(dataset[0]['data_samples']) == 2
+    with pytest.raises(DatasetError, match=r'1.png holds labels 7 beyond'):
         dataset[1]
