@@ -84,6 +84,25 @@ def test_the_design_quantizes_the_dense_convs_off_pooled_maps():
     assert len(script.design_convs(module, [])) == 2  # and the weighting's
 
 
+class Nested(nn.Module):
+    """The convs of a model's backbone: module paths of several names."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = Weighted()
+
+    def forward(self, x):
+        return self.backbone(x)
+
+
+def test_a_conv_is_matched_by_its_own_module_s_path():
+    """'backbone.crw.0', not the outermost 'backbone'."""
+    x = torch.rand(1, 3, 8, 6)
+    module = torch.export.export(Nested().eval(), (x,)).module()
+    assert len(script.design_convs(module, ['crw'])) == 1
+    assert len(script.design_convs(module, ['backbone'])) == 0
+
+
 torch.fx.wrap('dequantize_per_tensor')
 
 
@@ -110,6 +129,8 @@ def test_each_dequantize_gets_one_user():
     ]
     assert len(dequantizes) == 3
     assert all(len(n.users) == 1 for n in dequantizes)
+    # The code too, which torch.export traces again.
+    assert module.code.count('dequantize_per_tensor(') == 3
     for got, want in zip(module(x), expected):
         assert torch.equal(got, want)
 
@@ -126,6 +147,10 @@ def test_numbers_of_adds_and_multiplies_become_float_tensors():
     for node in module.graph.nodes:
         if node.op == 'call_function':
             assert all(isinstance(a, torch.fx.Node) for a in node.args)
+    # float, as XNNPACK takes them (an int64 one is cast outside it)
+    attrs = [n for n in module.graph.nodes if n.op == 'get_attr']
+    assert len(attrs) == 2
+    assert all(getattr(module, n.target).dtype == torch.float32 for n in attrs)
     assert torch.equal(module(x), x * 2 + 1)
 
 
