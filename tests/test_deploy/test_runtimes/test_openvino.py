@@ -111,6 +111,13 @@ def test_an_ir_without_metadata_runs_in_the_precision_it_names(tmp_path):
     named = str(tmp_path / 'named.xml')
     save_ir(model, named, 'bf16')
     assert ir_precision(ov.Core().read_model(named)) == 'bf16'
+    # Where OpenVINO keeps a model's runtime options, for other readers of
+    # the IR (and of ours written by other tools).
+    path = ['runtime_options', 'INFERENCE_PRECISION_HINT']
+    read = ov.Core().read_model(named)
+    assert read.get_rt_info(path).astype(str) == 'bf16'
+    read.set_rt_info('f32', path)
+    assert ir_precision(read) == 'f32'
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # a CPU without bf16 says so
         assert load_runtime(named, threads=1).inference_precision == 'bf16'
