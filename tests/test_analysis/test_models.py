@@ -12,6 +12,7 @@ from litehrnet_mm.analysis.models import (
     PoseModel,
     build_from_config,
     build_preset,
+    check_checkpoint_shapes,
     check_checkpoint_task,
     default_shape,
     load_config,
@@ -186,3 +187,24 @@ def test_a_wrapped_model_s_checkpoint_loads_as_mmengine_loads_it(tmp_path):
         first.model.state_dict().items(), second.model.state_dict().values()
     ):
         assert torch.equal(a, b), name
+
+
+def test_the_shape_check_leaves_the_backbone_and_other_entries_alone():
+    """The backbone's entries go to its own load check (which names the
+    preset they fit), entries the model lacks to the strict load."""
+    model = torch.nn.Module()
+    model.backbone = torch.nn.Conv2d(3, 8, 1)
+    model.head = torch.nn.Conv2d(8, 5, 1)
+    state_dict = {
+        'backbone.weight': torch.zeros(4, 3, 1, 1),
+        'extra.weight': torch.zeros(1),
+        **{f'head.{k}': v for k, v in model.head.state_dict().items()},
+    }
+    check_checkpoint_shapes(model, state_dict, 'mine.pth')
+    state_dict['head.bias'] = torch.zeros(17)
+    with pytest.raises(
+        CheckpointError,
+        match=r'^checkpoint mine.pth does not fit the config: 1 entries of '
+        r'another shape, e.g. head.bias \(17,\) in the checkpoint, \(5,\) in',
+    ):
+        check_checkpoint_shapes(model, state_dict, 'mine.pth')
