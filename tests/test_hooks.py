@@ -134,6 +134,9 @@ def test_a_test_run_refuses_a_checkpoint_of_another_head_size():
         r'shape, e.g. head.final_layer.weight \(17, 40, 1, 1\) in the chec',
     ):
         hook.after_load_checkpoint(runner, checkpoint)
+    # A bare state dict (no 'state_dict' entry), as mmengine loads it too.
+    with pytest.raises(CheckpointError, match=r'coco17.pth does not fit'):
+        hook.after_load_checkpoint(runner, dict(checkpoint['state_dict']))
     hook.after_load_checkpoint(
         SimpleNamespace(model=topdown_pose_model(), _train_loop=dict()),
         checkpoint,

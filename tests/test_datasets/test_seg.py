@@ -373,3 +373,10 @@ def test_each_test_time_augmented_sample_is_checked(tmp_path):
     assert len(dataset[0]['data_samples']) == 2
     with pytest.raises(DatasetError, match=r'1.png holds labels 7 beyond'):
         dataset[1]
+
+
+def test_a_sample_without_a_label_map_is_not_checked(tmp_path):
+    """A pipeline without LoadAnnotations (inference on images alone)."""
+    plain = [dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
+    dataset = own_classes(tmp_path, [LABELS], pipeline=plain)
+    assert 'gt_sem_seg' not in dataset[0]['data_samples']
