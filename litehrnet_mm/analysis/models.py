@@ -204,8 +204,12 @@ def check_checkpoint_shapes(
     """One :class:`CheckpointError` for entries of another shape than the
     config's model (a head trained for another number of keypoints or
     classes), where torch's strict load lists every size mismatch in a
-    traceback. The backbone's entries are left to its own load check,
-    which names the preset that a checkpoint of another one fits."""
+    traceback. The backbone's entries (a LiteHRNet's) go to its own check,
+    which names the preset that a checkpoint of another one fits, before
+    anything is loaded: in a load it only warns of entries of other shapes
+    (a preset of the same layers in other widths: naive-18 in a
+    wider-naive-18), which then failed as missing keys, again in a
+    traceback of every one."""
     own = model.state_dict()
     wrong = [
         (key, tuple(value.shape), tuple(own[key].shape))
@@ -216,6 +220,7 @@ def check_checkpoint_shapes(
         and tuple(value.shape) != tuple(own[key].shape)
     ]
     if not wrong:
+        _check_backbone_entries(model, state_dict, checkpoint)
         return
     key, theirs, ours = wrong[0]
     raise CheckpointError(
@@ -225,6 +230,35 @@ def check_checkpoint_shapes(
         'keypoints or classes?); expected the checkpoint of this config, '
         'or the config it was trained with'
     )
+
+
+def _check_backbone_entries(
+    model: nn.Module, state_dict: Dict[str, torch.Tensor], checkpoint: str
+) -> None:
+    from litehrnet_mm.models.backbones.state_dict_check import (
+        checked_for_load,
+    )
+
+    backbone = getattr(model, 'backbone', None)
+    if not isinstance(backbone, LiteHRNet):
+        return
+    prefix = 'backbone.'
+    entries = {
+        key[len(prefix) :]: value
+        for key, value in state_dict.items()
+        if key.startswith(prefix)
+    }
+    if not entries:
+        return
+    try:
+        checked_for_load(backbone, entries, strict=True)
+    except CheckpointError as e:
+        # Its advice on strict=False is for LiteHRNet.load_state_dict.
+        why = str(e).split(' With strict=False')[0].rstrip('.')
+        raise CheckpointError(
+            f'checkpoint {checkpoint}: {why}; expected the checkpoint of '
+            'this config, or the config it was trained with'
+        ) from None
 
 
 def default_shape(config) -> Tuple[int, int]:

@@ -142,6 +142,22 @@ def test_a_checkpoint_of_another_head_size_is_one_error(tmp_path):
     cfg.model.backbone.arch = 'wider-naive-18'
     with pytest.raises(CheckpointError, match="It fits arch='18'"):
         build_from_config(cfg, checkpoint)
+    # The same layers in other widths: the backbone's load only warned of
+    # them, and the strict load then failed listing each as missing.
+    cfg.model.backbone.arch = 'naive-18'
+    naive = str(tmp_path / 'naive.pth')
+    torch.save(
+        {'state_dict': build_from_config(cfg).model.state_dict()}, naive
+    )
+    cfg.model.backbone.arch = 'wider-naive-18'
+    with pytest.raises(
+        CheckpointError,
+        match=r'naive.pth: the state dict does not fit this LiteHRNet \(arch'
+        r"='wider-naive-18'\): its tensors: \d+ with other shapes \(transiti"
+        r'on0.0.2.weight: checkpoint \(30, 32, 1, 1\) vs model \(40, 32, 1,'
+        r'.*; expected the checkpoint of this config, or the config it was',
+    ):
+        build_from_config(cfg, naive)
 
 
 @pytest.mark.parametrize(
