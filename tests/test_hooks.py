@@ -311,3 +311,29 @@ def test_a_wrapped_model_s_checkpoint_of_another_head_size_is_refused():
     runner = SimpleNamespace(model=SimpleNamespace(module=five))
     with pytest.raises(CheckpointError, match=r'^checkpoint loaded does n'):
         CheckDataFitsModel().after_load_checkpoint(runner, checkpoint)
+
+
+def test_a_test_run_refuses_a_backbone_of_the_same_layers_in_other_widths():
+    """naive-18 in a wider-naive-18 config: the backbone's load warned and
+    left those entries out, and mim test scored a backbone partly
+    untrained."""
+    from litehrnet_mm import CheckpointError
+
+    wider = topdown_pose_model('wider-naive-18')
+    state_dict = {
+        **wider.state_dict(),
+        **{
+            k: v
+            for k, v in topdown_pose_model('naive-18').state_dict().items()
+            if k.startswith('backbone.')
+        },
+    }
+    runner = SimpleNamespace(model=wider, _load_from='naive.pth')
+    with pytest.raises(
+        CheckpointError,
+        match=r'^checkpoint naive.pth: the state dict does not fit this Lit'
+        r"eHRNet \(arch='wider-naive-18'\): its tensors: \d+ with other sh",
+    ):
+        CheckDataFitsModel().after_load_checkpoint(
+            runner, {'state_dict': state_dict}
+        )
