@@ -10,7 +10,8 @@ without a word. :func:`check_head_fits` says which setting to change;
 :class:`CheckDataFitsModel`, in our configs' ``default_hooks``, runs it in
 ``mim train``, ``mim test`` and ``val`` before the model sees a batch, and
 the exporter runs it on the config. In a test it also refuses a checkpoint
-whose head has another shape than the config's.
+whose head has another shape than the config's, or whose backbone is
+another preset.
 """
 
 from typing import Optional, Sequence
@@ -162,8 +163,9 @@ class CheckDataFitsModel(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """In a test or validation run (``mim test``): a checkpoint whose
         head has another shape than the config's (trained for other
-        keypoints or classes) is refused; mmengine loads the rest with a
-        warning and scores the untrained head. Training keeps mmengine's
+        keypoints or classes), or whose LiteHRNet is another preset, is
+        refused; mmengine loads the rest with a warning and scores the
+        untrained head (or backbone). Training keeps mmengine's
         warning: ``load_from`` a checkpoint of other keypoints or classes
         is how one fine-tunes on one's own."""
         from mmengine.runner import BaseLoop
