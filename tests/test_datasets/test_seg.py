@@ -346,7 +346,8 @@ def test_a_label_map_of_another_height_and_width_names_both(tmp_path):
     cv2.imwrite(str(tmp_path / 'img' / '1.png'), np.zeros((8, 6, 3)))
     with pytest.raises(
         DatasetError,
-        match=r'1.png is 4x8 after the pipeline, its image .*1.png 8x6; ',
+        match=r'1.png is 4x8 after the pipeline, its image .*1.png 8x6 as '
+        r'read \(8x6 after the pipeline\); ',
     ):
         dataset[1]
 
