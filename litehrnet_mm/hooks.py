@@ -170,19 +170,18 @@ class CheckDataFitsModel(Hook):
         is how one fine-tunes on one's own."""
         from mmengine.runner import BaseLoop
 
-        from litehrnet_mm.analysis.models import check_checkpoint_shapes
+        from litehrnet_mm.analysis.models import (
+            check_checkpoint_shapes,
+            unwrapped_names,
+        )
 
         if isinstance(getattr(runner, '_train_loop', None), BaseLoop):
             return
         state_dict = checkpoint.get('state_dict', checkpoint)
         if not isinstance(state_dict, dict):
             return
-        state_dict = {
-            k[len('module.') :] if k.startswith('module.') else k: v
-            for k, v in state_dict.items()
-        }
         check_checkpoint_shapes(
             _unwrap(runner.model),
-            state_dict,
+            unwrapped_names(state_dict),
             getattr(runner, '_load_from', None) or 'loaded',
         )

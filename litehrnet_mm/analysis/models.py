@@ -133,16 +133,23 @@ def _state_dict_of(checkpoint: str) -> Dict[str, object]:
             f'checkpoint {checkpoint}: holds a {type(loaded).__name__}; '
             'expected a state dict or a dict with one under "state_dict"'
         )
-    if any(str(k).startswith('module.') for k in loaded):
-        # A wrapped model's names, as mmengine's load_checkpoint strips.
-        metadata = getattr(loaded, '_metadata', None)
-        loaded = OrderedDict(
-            (k[len('module.') :] if k.startswith('module.') else k, v)
-            for k, v in loaded.items()
-        )
-        if metadata is not None:
-            loaded._metadata = metadata
-    return loaded
+    return unwrapped_names(loaded)
+
+
+def unwrapped_names(state_dict: dict) -> dict:
+    """``state_dict`` with a wrapped model's ``module.`` taken off its
+    names, as mmengine's ``load_checkpoint`` does (the same dict when no
+    name has it; its ``_metadata`` kept)."""
+    if not any(str(k).startswith('module.') for k in state_dict):
+        return state_dict
+    metadata = getattr(state_dict, '_metadata', None)
+    unwrapped = OrderedDict(
+        (k[len('module.') :] if k.startswith('module.') else k, v)
+        for k, v in state_dict.items()
+    )
+    if metadata is not None:
+        unwrapped._metadata = metadata
+    return unwrapped
 
 
 def scope_of(cfg) -> str:
