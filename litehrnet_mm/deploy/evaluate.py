@@ -142,6 +142,8 @@ def check_inputs(
     if checkpoint is not None:
         build_from_config(copy.deepcopy(cfg), checkpoint)
     task = 'seg' if scope_of(cfg) == 'mmseg' else 'pose'
+    labels = 'keypoints' if task == 'pose' else 'classes'
+    expected = len(config_metadata(cfg)[labels]) if artifacts else None
     for path in artifacts:
         made_for = read_metadata(path).get('task')
         if made_for not in (None, task):
@@ -150,8 +152,6 @@ def check_inputs(
                 'expected one exported from this config'
             )
         runtime = load_runtime(path, threads=threads)
-        labels = 'keypoints' if task == 'pose' else 'classes'
-        expected = len(config_metadata(cfg)[labels])
         shape = [
             1 if not isinstance(d, int) else d for d in runtime.input_shape
         ]
